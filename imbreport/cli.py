@@ -1,0 +1,376 @@
+"""The command-line shell: parse options into a ``Config``, call the core, write outputs, exit.
+
+Exit codes: 0 report written and every gate passed · 1 report written, a gate failed ·
+2 bad usage or input, nothing written · 3 internal error. Progress and messages go to stderr;
+stdout carries only the JSON of ``-o -``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from importlib import resources
+
+import click
+
+from imbreport import __version__
+
+EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+STRATEGY_NAMES = (
+    "majority, logreg, undersample, oversample, smote, balanced, xgboost, isolation_forest"
+)
+
+EXIT_CODES_HELP = (
+    "\b\nExit codes:\n"
+    "  0  report(s) written, all gates passed\n"
+    "  1  report(s) written, a quality gate failed\n"
+    "  2  bad usage or bad input; nothing written\n"
+    "  3  internal error (please report it; --debug shows the traceback)"
+)
+
+
+class Messages:
+    """Where messages go: stderr, silenced by --quiet, detailed with -v."""
+
+    def __init__(self, quiet: bool = False, verbose: int = 0):
+        self.quiet, self.verbose = quiet, verbose
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text, err=True)
+
+    def detail(self, text: str) -> None:
+        if self.verbose and not self.quiet:
+            click.echo(text, err=True)
+
+    def progress(self):
+        if self.quiet or not sys.stderr.isatty():
+            return None
+        started = time.perf_counter()
+
+        def show(done: int, total: int) -> None:
+            elapsed = time.perf_counter() - started
+            end = "\n" if done == total else ""
+            click.echo(
+                f"\rfitting strategies × folds: {done}/{total} ({elapsed:.0f} s)",
+                err=True,
+                nl=False,
+            )
+            if end:
+                click.echo("", err=True)
+
+        return show
+
+
+def check_outputs(outputs: tuple[str, ...]) -> None:
+    """Fail before any computation when an output cannot be written."""
+    from imbreport.errors import ConfigError
+    from imbreport.render import output_format
+
+    if list(outputs).count("-") > 1:
+        raise ConfigError("'-o -' (JSON on stdout) can be given only once.")
+    for path in outputs:
+        output_format(path)
+        if path == "-":
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.exists(folder):
+            raise ConfigError(f"The output folder '{os.path.dirname(path)}' does not exist.")
+        if not os.path.isdir(folder):
+            raise ConfigError(f"The output folder '{os.path.dirname(path)}' is not a folder.")
+        if not os.access(folder, os.W_OK):
+            raise ConfigError(
+                f"The output folder '{os.path.dirname(path) or '.'}' is not writable."
+            )
+        if os.path.isdir(path):
+            raise ConfigError(
+                f"The output '{path}' is a folder; give a file name such as report.html."
+            )
+
+
+def run_analysis(
+    data_path: str,
+    outputs: tuple[str, ...],
+    options: dict,
+    messages: Messages,
+    display_name: str | None = None,
+) -> int:
+    """The shared body of ``analyze`` and ``demo``: evaluate, render every output, return the code."""
+    from imbreport.api import analyze
+    from imbreport.render import output_format, render
+
+    check_outputs(outputs)
+    report = analyze(
+        data_path,
+        progress=messages.progress(),
+        display_name=display_name if display_name is not None else data_path,
+        **options,
+    )
+    ds = report.results.dataset
+    messages.info(
+        f"Target column '{ds.target}' ({ds.target_chosen_by}); positive class '{ds.positive_label}': "
+        f"{ds.positives:,} of {ds.rows_used:,} rows ({ds.prevalence:.2%})."
+    )
+    for warning in report.results.warnings:
+        messages.detail(f"Warning: {warning}")
+    rendered = [
+        (path, render(report, output_format(path), options.get("paper"))) for path in outputs
+    ]
+    from imbreport.render import write_atomic
+
+    for path, content in rendered:
+        if path == "-":
+            sys.stdout.buffer.write(content)
+            sys.stdout.flush()
+        else:
+            write_atomic(path, content)
+            messages.info(f"Wrote {path}")
+    recommended = report.results.recommended
+    messages.info(
+        f"Recommended: {recommended.strategy}"
+        + (
+            f" at threshold {recommended.threshold:.3f}"
+            if recommended.threshold is not None
+            else ""
+        )
+        if recommended.strategy
+        else "No strategy beats chance on this data."
+    )
+    for gate in report.gates:
+        if not gate.passed:
+            click.echo(f"Gate failed: {gate.message}", err=True)
+    return report.return_code
+
+
+def guarded(body, debug: bool) -> None:
+    """Run ``body`` and turn every outcome into the documented exit code."""
+    from imbreport.errors import ImbreportError
+
+    try:
+        code = body()
+    except ImbreportError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except KeyboardInterrupt:
+        click.echo("Error: interrupted; no report was written.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so, exit 3
+        if debug:
+            raise
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}). Nothing was written. "
+            "Run again with --debug for the traceback and please report it.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code)
+
+
+def _split_names(ctx, param, value):
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    return names or None
+
+
+def analysis_options(func):
+    """Options shared by ``analyze`` and ``demo`` (defined once)."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            "outputs",
+            multiple=True,
+            metavar="PATH",
+            help="Output file; the extension picks the format: .html, .pdf, .json, .md. "
+            "Repeat for several formats. '-' writes the JSON to stdout.",
+        ),
+        click.option(
+            "--strategies",
+            callback=_split_names,
+            metavar="A,B,…",
+            help=f"Comma-separated subset of strategies. [default: all: {STRATEGY_NAMES}]",
+        ),
+        click.option(
+            "--folds",
+            type=click.IntRange(2, 20),
+            default=5,
+            show_default=True,
+            help="Cross-validation folds (fewer when there are fewer positives).",
+        ),
+        click.option(
+            "--repeats",
+            type=click.IntRange(1, 20),
+            default=1,
+            show_default=True,
+            help="Repeats of the cross-validation.",
+        ),
+        click.option(
+            "--holdout",
+            type=click.FloatRange(0.05, 0.95),
+            default=None,
+            metavar="FRACTION",
+            help="Evaluate on a single stratified holdout of this fraction instead of "
+            "cross-validation (the article's protocol). [default: off]",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=42,
+            show_default=True,
+            help="Seed for every random step (splits, resampling, models, bootstrap).",
+        ),
+        click.option(
+            "--n-jobs",
+            type=int,
+            default=-1,
+            show_default=True,
+            help="Parallel workers for folds × strategies; -1 = all cores.",
+        ),
+        click.option(
+            "--threshold-objective",
+            default="f1",
+            show_default=True,
+            metavar="OBJECTIVE",
+            help="What threshold tuning maximises: f1, fbeta:B, precision>=P, recall>=R, "
+            "or cost (with --cost-fp and --cost-fn).",
+        ),
+        click.option(
+            "--cost-fp",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Cost of one false positive (for --threshold-objective cost). [default: none]",
+        ),
+        click.option(
+            "--cost-fn",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Cost of one false negative (for --threshold-objective cost). [default: none]",
+        ),
+        click.option(
+            "--bootstrap",
+            type=click.IntRange(100, 10000),
+            default=1000,
+            show_default=True,
+            help="Bootstrap resamples for the 95% intervals (fewer on huge files).",
+        ),
+        click.option(
+            "--paper",
+            type=click.Choice(["a4", "letter"], case_sensitive=False),
+            default="a4",
+            show_default=True,
+            help="Paper size of PDF output.",
+        ),
+        click.option(
+            "--no-timings",
+            is_flag=True,
+            default=False,
+            help="Leave run timings out of the JSON and HTML (byte-identical reruns).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+        click.option("-v", "--verbose", count=True, help="Print details (warnings, choices)."),
+        click.option(
+            "--debug", is_flag=True, help="Show Python tracebacks instead of short errors."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _collect(kwargs: dict) -> tuple[dict, Messages, bool]:
+    messages = Messages(kwargs.pop("quiet"), kwargs.pop("verbose"))
+    debug = kwargs.pop("debug")
+    kwargs["timings"] = not kwargs.pop("no_timings")
+    kwargs["paper"] = kwargs["paper"].lower()
+    return kwargs, messages, debug
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="imbreport")
+def main():
+    """imbreport: a trustworthy report on class imbalance from a labelled CSV.
+
+    Every strategy of the reference article (majority baseline, logistic regression, random
+    under/oversampling, SMOTE, balanced class weights, XGBoost with scale_pos_weight, threshold
+    tuning, Isolation Forest) is evaluated under one leakage-safe protocol.
+    """
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("data", type=click.Path(dir_okay=True, allow_dash=False))
+@click.option(
+    "--target",
+    default=None,
+    metavar="COLUMN",
+    help="Target column. [default: a column named target/label/class/y, else the last]",
+)
+@click.option(
+    "--positive-label",
+    default=None,
+    metavar="VALUE",
+    help="The positive (minority) class; with more than two classes, one-vs-rest on it. "
+    "[default: the minority class]",
+)
+@click.option(
+    "--categorical",
+    multiple=True,
+    metavar="COLUMN",
+    help="Treat a numeric-looking column as categorical (repeatable).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=100),
+    default=None,
+    metavar="N",
+    help="Keep every positive and a random sample of negatives, N rows in all. [default: off]",
+)
+@click.option("--encoding", default=None, help="File encoding. [default: UTF-8, else Latin-1]")
+@click.option("--sep", default=None, help="Field delimiter. [default: sniffed among , ; tab |]")
+@click.option(
+    "--decimal", default=".", show_default=True, help="Decimal mark of numbers, e.g. ','."
+)
+@analysis_options
+def analyze(data, **kwargs):
+    """Evaluate every imbalance strategy on DATA (a CSV file, optionally .gz) and write reports.
+
+    \b
+    Examples:
+      imbreport analyze data.csv -o report.html
+      imbreport analyze data.csv --target churned -o report.html -o report.pdf -o result.json
+      imbreport analyze data.csv --holdout 0.3 --seed 42 -o -
+    """
+    options, messages, debug = _collect(kwargs)
+    outputs = options.pop("outputs") or ("report.html",)
+    options["categorical"] = tuple(options["categorical"])
+    guarded(lambda: run_analysis(data, outputs, options, messages), debug)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@analysis_options
+def demo(**kwargs):
+    """Run analyze on the reference article's bundled dataset (1,000 rows, 50 positives).
+
+    \b
+    Example:
+      imbreport demo -o report.html
+    """
+    options, messages, debug = _collect(kwargs)
+    outputs = options.pop("outputs") or ("report.html",)
+    data = resources.files("imbreport.datasets") / "article_dataset.csv"
+    options["target"] = "label"
+
+    def body():
+        with resources.as_file(data) as path:
+            return run_analysis(
+                str(path), outputs, options, messages, display_name="article_dataset.csv"
+            )
+
+    guarded(body, debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""The one exception family of imbreport: messages a user can act on.
+
+Every error a user can cause (bad file, bad column, bad option) is an ``ImbreportError``; the CLI
+prints it as ``Error: …`` with exit code 2. Anything else is a bug and exits with code 3.
+"""
+
+
+class ImbreportError(Exception):
+    """A problem with the input or the options, explained in words the user can act on."""
+
+
+class InputError(ImbreportError):
+    """The data file cannot be read or does not fit the task."""
+
+
+class ConfigError(ImbreportError):
+    """An option or a configuration file value is invalid."""

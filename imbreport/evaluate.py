@@ -1,0 +1,459 @@
+"""The leakage-safe evaluation protocol: ``Dataset`` + ``Config`` → ``Results``.
+
+Each strategy's pipeline is fitted on the training part of each split only; threshold tuning
+(``TunedThresholdClassifierCV``) runs an inner cross-validation inside that training part. Only the
+held-out rows of each split are scored, so every evaluated prediction is out-of-sample and no
+synthetic row is ever evaluated. Folds × strategies run in parallel with joblib.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings as pywarnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from imbreport import metrics as m
+from imbreport.errors import InputError
+from imbreport.model import Comparison, Config, Dataset, Protocol, Results, StrategyResult
+from imbreport.strategies import FeatureLayout, StrategySpec, select_strategies
+from imbreport.thresholds import Objective, parse_objective
+
+DEFAULT_INNER_FOLDS = 3
+
+
+@dataclass(frozen=True)
+class Split:
+    repeat: int
+    fold: int
+    train: np.ndarray
+    test: np.ndarray
+
+
+@dataclass
+class FoldOutcome:
+    """What one strategy produced on one split (or the error that stopped it)."""
+
+    strategy: str
+    split: Split
+    scores: np.ndarray | None = None
+    default_pred: np.ndarray | None = None
+    threshold: float | None = None
+    default_threshold: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def evaluate(
+    dataset: Dataset, config: Config, progress: Callable[[int, int], None] | None = None
+) -> Results:
+    """Run every selected strategy under the protocol and measure it with intervals."""
+    from imbreport.recommend import choose_recommended
+
+    started = time.perf_counter()
+    specs = select_strategies(config.strategies)
+    objective = parse_objective(config.threshold_objective, config.cost_fp, config.cost_fn)
+    splits, protocol_notes = make_splits(dataset.y, config)
+    n_jobs = _jobs(config.n_jobs)
+    inner = _inner_folds(dataset.y, splits)
+    layout = FeatureLayout(
+        dataset.numeric,
+        dataset.categorical,
+        seed=config.seed,
+        threads=1 if n_jobs > 1 else max(os.cpu_count() or 1, 1),
+    )
+    notes = list(protocol_notes)
+    if inner < 2:
+        notes.append(
+            "Too few positives in the training parts for an inner cross-validation: thresholds "
+            "are not tuned (the default threshold is used)."
+        )
+    smote_note = _smote_note(specs, dataset.y, splits, inner)
+    fit_started = time.perf_counter()
+    outcomes = _run_all(specs, layout, dataset, splits, objective, inner, n_jobs, progress)
+    fit_seconds = time.perf_counter() - fit_started
+
+    evaluated = np.unique(np.concatenate([s.test for s in splits]))
+    y_eval = dataset.y[evaluated]
+    repeats = max(s.repeat for s in splits) + 1
+    position = np.full(len(dataset.y), -1)
+    position[evaluated] = np.arange(len(evaluated))
+
+    measure_started = time.perf_counter()
+    results: list[StrategyResult] = []
+    boot_inputs: dict[str, m.BootstrapInput] = {}
+    point_values: dict[str, tuple[dict, dict]] = {}
+    for spec in specs:
+        mine = [o for o in outcomes if o.strategy == spec.name]
+        failed = [o for o in mine if o.error]
+        if failed:
+            results.append(_skipped(spec, failed[0].error))
+            continue
+        scores = np.zeros((repeats, len(evaluated)))
+        default_pred = np.zeros((repeats, len(evaluated)), dtype=bool)
+        tuned_pred = np.zeros((repeats, len(evaluated)), dtype=bool)
+        for o in mine:
+            cols = position[o.split.test]
+            scores[o.split.repeat, cols] = o.scores
+            default_pred[o.split.repeat, cols] = o.default_pred
+            threshold = o.threshold
+            tuned_pred[o.split.repeat, cols] = (
+                o.default_pred if threshold is None else o.scores >= threshold
+            )
+        probabilistic = spec.score_kind != "anomaly score"
+        default_values = _mean_over_repeats(y_eval, scores, default_pred, probabilistic)
+        tuned_values = _mean_over_repeats(y_eval, scores, tuned_pred, probabilistic)
+        point_values[spec.name] = (default_values, tuned_values)
+        boot_inputs[spec.name] = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
+        results.append(
+            _strategy_result(
+                spec,
+                mine,
+                y_eval,
+                scores[0],
+                default_pred[0],
+                tuned_pred[0],
+                splits,
+                position,
+                objective,
+                smote_note if spec.name == "smote" else None,
+            )
+        )
+
+    resamples = m.resample_count(len(y_eval), config.bootstrap)
+    distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed)
+    final = []
+    for result in results:
+        if not result.ok:
+            final.append(result)
+            continue
+        default_values, tuned_values = point_values[result.name]
+        dist = distributions[result.name]
+        final.append(
+            _replace(
+                result,
+                metrics=m.with_intervals(default_values, dist["default"]),
+                tuned_metrics=m.with_intervals(tuned_values, dist["tuned"]),
+            )
+        )
+    comparisons = _compare(final, distributions)
+    prevalence = float(y_eval.mean())
+    recommended, beats_chance = choose_recommended(final, comparisons, prevalence)
+    measure_seconds = time.perf_counter() - measure_started
+
+    protocol = Protocol(
+        kind="holdout" if config.holdout else "cv",
+        folds=None if config.holdout else len({s.fold for s in splits}),
+        repeats=None if config.holdout else repeats,
+        test_fraction=config.holdout,
+        seed=config.seed,
+        threshold_objective=objective.text,
+        inner_folds=inner,
+        interval_method=(
+            f"stratified bootstrap of the {'test-split' if config.holdout else 'out-of-fold'} "
+            f"predictions ({resamples} resamples; positives and negatives resampled separately; "
+            "the same resamples for every strategy, so differences are paired)"
+        ),
+        bootstrap=resamples,
+        evaluated_rows=len(evaluated),
+        notes=tuple(notes),
+    )
+    warnings = list(dataset.warnings)
+    if y_eval.sum() < 30:
+        warnings.append(
+            f"The figures rest on {int(y_eval.sum())} evaluated positives (fewer than 30): every "
+            "interval is wide; treat small differences between strategies as noise."
+        )
+    warnings.extend(f"{r.label} skipped: {r.reason}" for r in final if not r.ok)
+    timings = {
+        "fit_seconds": round(fit_seconds, 3),
+        "measure_seconds": round(measure_seconds, 3),
+        "evaluate_seconds": round(time.perf_counter() - started, 3),
+        "strategies": {r.name: round(r.seconds, 3) for r in final},
+    }
+    illustration = None
+    from imbreport.illustrate import illustrate
+
+    try:
+        illustration = illustrate(dataset, recommended.strategy, config)
+    except Exception as exc:  # an illustration must never sink the report
+        warnings.append(f"The 2-D illustrations could not be drawn: {exc}")
+    timings["illustrate_seconds"] = round(
+        time.perf_counter() - started - timings["evaluate_seconds"], 3
+    )
+    return Results(
+        dataset=dataset,
+        protocol=protocol,
+        strategies=tuple(final),
+        comparisons=tuple(comparisons),
+        recommended=recommended,
+        beats_chance=beats_chance,
+        warnings=tuple(warnings),
+        versions=library_versions(),
+        timings=timings,
+        illustration=illustration,
+    )
+
+
+# --- splits -------------------------------------------------------------------------------------
+
+
+def make_splits(y: np.ndarray, config: Config) -> tuple[list[Split], list[str]]:
+    """Stratified K-fold (repeated) or a single stratified holdout split, with notes."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, train_test_split
+
+    positives = int(y.sum())
+    notes: list[str] = []
+    index = np.arange(len(y))
+    if config.holdout:
+        test_pos = round(positives * config.holdout)
+        if test_pos < 1 or positives - test_pos < 2:
+            raise InputError(
+                f"A holdout of {config.holdout:g} leaves {test_pos} positive(s) in the test split "
+                f"and {positives - test_pos} in the training split (of {positives}); use "
+                "cross-validation (drop --holdout) or a different fraction."
+            )
+        train, test = train_test_split(
+            index, test_size=config.holdout, stratify=y, random_state=config.seed
+        )
+        return [Split(0, 0, train, test)], notes
+    folds = config.folds
+    if positives < folds:
+        notes.append(
+            f"Only {positives} positives: cross-validation uses {positives} folds instead of "
+            f"{folds} so that every fold has a positive."
+        )
+        folds = positives
+    if config.repeats > 1:
+        splitter = RepeatedStratifiedKFold(
+            n_splits=folds, n_repeats=config.repeats, random_state=config.seed
+        )
+    else:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    splits = [
+        Split(i // folds, i % folds, train, test)
+        for i, (train, test) in enumerate(splitter.split(index, y))
+    ]
+    return splits, notes
+
+
+def _inner_folds(y: np.ndarray, splits: list[Split]) -> int:
+    fewest = min(int(y[s.train].sum()) for s in splits)
+    return max(0, min(DEFAULT_INNER_FOLDS, fewest)) if fewest >= 2 else 0
+
+
+def _smote_note(specs, y, splits, inner) -> str | None:
+    if not any(s.name == "smote" for s in specs):
+        return None
+    fewest = min(int(y[s.train].sum()) for s in splits)
+    if inner >= 2:
+        fewest = fewest - -(-fewest // inner)  # positives in the smallest inner training part
+    if fewest - 1 < 5:
+        return (
+            f"SMOTE's k_neighbors was reduced to {max(fewest - 1, 0)} where a training part had "
+            f"only {fewest} positives."
+        )
+    return None
+
+
+def _jobs(n_jobs: int) -> int:
+    cores = os.cpu_count() or 1
+    return cores if n_jobs in (-1, 0) else max(1, min(n_jobs, cores * 4))
+
+
+# --- fitting ------------------------------------------------------------------------------------
+
+
+def _run_all(specs, layout, dataset, splits, objective, inner, n_jobs, progress):
+    from joblib import Parallel, delayed
+
+    tasks = [(spec, split) for split in splits for spec in specs]
+    total = len(tasks)
+    X, y = dataset.X, dataset.y
+    if n_jobs == 1:
+        outcomes = []
+        for i, (spec, split) in enumerate(tasks):
+            outcomes.append(fit_one(spec, layout, X, y, split, objective, inner))
+            if progress:
+                progress(i + 1, total)
+        return outcomes
+    runner = Parallel(n_jobs=n_jobs, return_as="generator")
+    outcomes = []
+    generator = runner(
+        delayed(fit_one)(spec, layout, X, y, split, objective, inner) for spec, split in tasks
+    )
+    for i, outcome in enumerate(generator):
+        outcomes.append(outcome)
+        if progress:
+            progress(i + 1, total)
+    return outcomes
+
+
+def fit_one(
+    spec: StrategySpec,
+    layout: FeatureLayout,
+    X,
+    y: np.ndarray,
+    split: Split,
+    objective: Objective,
+    inner: int,
+) -> FoldOutcome:
+    """Fit one strategy on one training part and score its held-out rows."""
+    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+    started = time.perf_counter()
+    X_train, y_train = X.iloc[split.train], y[split.train]
+    X_test = X.iloc[split.test]
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            pipeline = spec.build(layout)
+            threshold = None
+            if spec.tunable and inner >= 2:
+                tuner = TunedThresholdClassifierCV(
+                    pipeline,
+                    scoring=objective.scorer(),
+                    response_method=spec.response_method,
+                    cv=StratifiedKFold(inner, shuffle=True, random_state=layout.seed),
+                    refit=True,
+                    random_state=layout.seed,
+                )
+                tuner.fit(X_train, y_train)
+                model = tuner.estimator_
+                threshold = float(tuner.best_threshold_)
+            else:
+                model = pipeline.fit(X_train, y_train)
+            if spec.response_method == "decision_function":
+                scores = model.decision_function(X_test)
+                default_threshold = float(model[-1].cut_)
+            else:
+                scores = model.predict_proba(X_test)[:, 1]
+                default_threshold = 0.5
+            default_pred = model.predict(X_test).astype(bool)
+    except Exception as exc:  # a strategy that cannot run is skipped, the run goes on
+        return FoldOutcome(spec.name, split, error=_short_error(exc))
+    return FoldOutcome(
+        spec.name,
+        split,
+        scores=np.asarray(scores, dtype=float),
+        default_pred=default_pred,
+        threshold=threshold,
+        default_threshold=default_threshold,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _short_error(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def _mean_over_repeats(y, scores, predicted, probabilistic) -> dict[str, float | None]:
+    per_repeat = [
+        m.point_metrics(y, s, p, probabilistic) for s, p in zip(scores, predicted, strict=True)
+    ]
+    out = {}
+    for key in per_repeat[0]:
+        values = [v[key] for v in per_repeat]
+        out[key] = None if values[0] is None else float(np.mean(values))
+    return out
+
+
+def _strategy_result(
+    spec, outcomes, y_eval, scores, default_pred, tuned_pred, splits, position, objective, note
+) -> StrategyResult:
+    thresholds = tuple(o.threshold for o in outcomes if o.threshold is not None)
+    first_repeat = [position[s.test] for s in splits if s.repeat == 0]
+    curves = {
+        "roc": m.roc_points(y_eval, scores),
+        "pr": m.pr_points(y_eval, scores),
+        "threshold_sweep": m.threshold_sweep(y_eval, scores, objective.cost_fp, objective.cost_fn),
+    }
+    if len(first_repeat) > 1:
+        bands = m.fold_bands(y_eval, scores, first_repeat)
+        if bands:
+            curves["fold_bands"] = bands
+    if spec.score_kind == "probability":
+        curves["calibration"] = m.calibration_points(y_eval, scores)
+    defaults = [o.default_threshold for o in outcomes if o.default_threshold is not None]
+    notes = [note] if note else []
+    if spec.score_kind == "anomaly score":
+        notes.append("Thresholds are on the anomaly-score scale, not probabilities.")
+    return StrategyResult(
+        name=spec.name,
+        label=spec.label,
+        description=spec.description,
+        status="ok",
+        score_kind=spec.score_kind,
+        threshold=float(np.median(thresholds)) if thresholds else None,
+        default_threshold=float(np.median(defaults)) if defaults else None,
+        fold_thresholds=thresholds,
+        confusion=m.confusion_counts(y_eval, default_pred),
+        tuned_confusion=m.confusion_counts(y_eval, tuned_pred),
+        curves=curves,
+        notes=tuple(notes),
+        seconds=float(sum(o.seconds for o in outcomes)),
+    )
+
+
+def _skipped(spec: StrategySpec, reason: str) -> StrategyResult:
+    return StrategyResult(
+        name=spec.name,
+        label=spec.label,
+        description=spec.description,
+        status="skipped",
+        reason=reason,
+        score_kind=spec.score_kind,
+    )
+
+
+def _replace(result: StrategyResult, **changes) -> StrategyResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _compare(results: list[StrategyResult], distributions) -> list[Comparison]:
+    """Paired PR-AUC differences between the leader and every other evaluated strategy."""
+    ranked = sorted(
+        (r for r in results if r.ok and r.name != "majority"),
+        key=lambda r: -(r.metrics["pr_auc"].value or 0.0),
+    )
+    if len(ranked) < 2:
+        return []
+    leader = ranked[0]
+    out = []
+    for other in ranked[1:]:
+        diff = (
+            distributions[leader.name]["default"]["pr_auc"]
+            - distributions[other.name]["default"]["pr_auc"]
+        )
+        out.append(
+            Comparison(
+                metric="pr_auc",
+                first=leader.name,
+                second=other.name,
+                difference=leader.metrics["pr_auc"].value - other.metrics["pr_auc"].value,
+                ci=m.interval(diff),
+            )
+        )
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for package in ("imbreport", "numpy", "pandas", "scikit-learn", "imbalanced-learn", "xgboost"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out

@@ -1,0 +1,290 @@
+"""Metrics, their stratified-bootstrap intervals, and curve points for drawing.
+
+Point estimates come from scikit-learn (``average_precision_score`` is PR-AUC). Intervals come
+from a vectorised stratified bootstrap of the evaluated predictions: positives and negatives are
+resampled separately, and the *same* resamples are used for every strategy so that differences
+between strategies are paired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+from imbreport.model import METRIC_KEYS, Metric
+
+MAX_CURVE_POINTS = 500
+#: Upper bound on resamples × rows per bootstrap chunk (memory of one chunk ≈ 8 bytes × this).
+CHUNK_CELLS = 20_000_000
+#: Upper bound on resamples × rows over the whole bootstrap (keeps huge files fast).
+TOTAL_CELLS = 400_000_000
+MIN_RESAMPLES = 200
+
+
+def confusion_counts(y: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
+    y = np.asarray(y, dtype=bool)
+    predicted = np.asarray(predicted, dtype=bool)
+    return {
+        "tp": int(np.sum(y & predicted)),
+        "fp": int(np.sum(~y & predicted)),
+        "tn": int(np.sum(~y & ~predicted)),
+        "fn": int(np.sum(y & ~predicted)),
+    }
+
+
+def metrics_from_counts(tp, fp, tn, fn) -> dict[str, np.ndarray]:
+    """Threshold metrics from confusion counts (scalars or arrays), with 0 where undefined."""
+    tp, fp, tn, fn = (np.asarray(v, dtype=float) for v in (tp, fp, tn, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        specificity = np.where(tn + fp > 0, tn / (tn + fp), 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        total = tp + fp + tn + fn
+        accuracy = (tp + tn) / total
+        denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        mcc = np.where(denominator > 0, (tp * tn - fp * fn) / denominator, 0.0)
+    return {
+        "recall": recall,
+        "precision": precision,
+        "f1": f1,
+        "balanced_accuracy": (recall + specificity) / 2,
+        "mcc": mcc,
+        "g_mean": np.sqrt(recall * specificity),
+        "accuracy": accuracy,
+    }
+
+
+def point_metrics(
+    y: np.ndarray, scores: np.ndarray, predicted: np.ndarray, probabilistic: bool
+) -> dict[str, float | None]:
+    """Every metric on one set of predictions."""
+    counts = confusion_counts(y, predicted)
+    values: dict[str, float | None] = {
+        k: float(v) for k, v in metrics_from_counts(**counts).items()
+    }
+    values["pr_auc"] = float(skm.average_precision_score(y, scores))
+    values["roc_auc"] = float(skm.roc_auc_score(y, scores))
+    if probabilistic:
+        clipped = np.clip(scores, 1e-15, 1 - 1e-15)
+        values["brier"] = float(np.mean((scores - y) ** 2))
+        values["log_loss"] = float(skm.log_loss(y, clipped, labels=[0, 1]))
+    else:
+        values["brier"] = None
+        values["log_loss"] = None
+    return {k: values[k] for k in METRIC_KEYS}
+
+
+@dataclass
+class BootstrapInput:
+    """One strategy's evaluated predictions, for every repeat (rows are the same across repeats)."""
+
+    scores: np.ndarray  # (repeats, n)
+    default_pred: np.ndarray  # (repeats, n) bool
+    tuned_pred: np.ndarray  # (repeats, n) bool
+    probabilistic: bool
+
+
+def resample_count(n_rows: int, requested: int) -> int:
+    """How many resamples to draw: ``requested``, fewer on huge data (at least ``MIN_RESAMPLES``)."""
+    affordable = TOTAL_CELLS // max(n_rows, 1)
+    return int(max(min(requested, affordable), min(requested, MIN_RESAMPLES)))
+
+
+def bootstrap(
+    y: np.ndarray, inputs: dict[str, BootstrapInput], resamples: int, seed: int
+) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """Stratified bootstrap distributions: ``{strategy: {"default"|"tuned": {metric: (B,)}}}``.
+
+    Every strategy is evaluated on the same resamples, so ``a - b`` of two distributions is the
+    paired bootstrap distribution of the difference.
+    """
+    y = np.asarray(y).astype(bool)
+    positives = np.flatnonzero(y)
+    negatives = np.flatnonzero(~y)
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
+    orders = {name: _ranking(inp.scores, y) for name, inp in inputs.items()}
+    collected: dict[str, dict[str, dict[str, list]]] = {
+        name: {"default": {}, "tuned": {}} for name in inputs
+    }
+    done = 0
+    while done < resamples:
+        b = min(chunk, resamples - done)
+        weights = np.zeros((b, n), dtype=np.float64)
+        weights[:, positives] = rng.multinomial(
+            len(positives), np.full(len(positives), 1 / len(positives)), size=b
+        )
+        weights[:, negatives] = rng.multinomial(
+            len(negatives), np.full(len(negatives), 1 / len(negatives)), size=b
+        )
+        for name, inp in inputs.items():
+            _accumulate(collected[name], weights, y, inp, orders[name])
+        done += b
+    return {
+        name: {
+            part: {metric: np.concatenate(chunks) for metric, chunks in table.items()}
+            for part, table in parts.items()
+        }
+        for name, parts in collected.items()
+    }
+
+
+def _ranking(scores: np.ndarray, y: np.ndarray):
+    """Per repeat: descending order of scores and the last index of each tie group."""
+    out = []
+    for row in np.atleast_2d(scores):
+        order = np.argsort(-row, kind="mergesort")
+        sorted_scores = row[order]
+        ends = np.flatnonzero(np.r_[sorted_scores[1:] != sorted_scores[:-1], True])
+        out.append((order, ends, y[order]))
+    return out
+
+
+def _accumulate(table, weights, y, inp: BootstrapInput, rankings) -> None:
+    repeats = inp.scores.shape[0]
+    sums: dict[str, dict[str, np.ndarray]] = {"default": {}, "tuned": {}}
+    for r in range(repeats):
+        order, ends, y_sorted = rankings[r]
+        w_sorted = weights[:, order]
+        tp_cum = np.cumsum(w_sorted * y_sorted, axis=1)[:, ends]
+        fp_cum = np.cumsum(w_sorted * ~y_sorted, axis=1)[:, ends]
+        total_pos = tp_cum[:, -1:]
+        total_neg = fp_cum[:, -1:]
+        recall = tp_cum / total_pos
+        precision = tp_cum / np.maximum(tp_cum + fp_cum, 1e-12)
+        pr_auc = np.sum(np.diff(np.c_[np.zeros(len(recall)), recall], axis=1) * precision, axis=1)
+        tpr = np.c_[np.zeros(len(recall)), recall]
+        fpr = np.c_[np.zeros(len(recall)), fp_cum / total_neg]
+        roc_auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+        free = {"pr_auc": pr_auc, "roc_auc": roc_auc}
+        if inp.probabilistic:
+            s = inp.scores[r]
+            n = weights.sum(axis=1)
+            free["brier"] = weights @ ((s - y) ** 2) / n
+            clipped = np.clip(s, 1e-15, 1 - 1e-15)
+            free["log_loss"] = weights @ -(y * np.log(clipped) + (~y) * np.log(1 - clipped)) / n
+        for part, predicted in (("default", inp.default_pred[r]), ("tuned", inp.tuned_pred[r])):
+            tp = weights @ (y & predicted)
+            fp = weights @ (~y & predicted)
+            fn = weights @ (y & ~predicted)
+            tn = weights @ (~y & ~predicted)
+            values = {**free, **metrics_from_counts(tp, fp, tn, fn)}
+            for key, value in values.items():
+                sums[part][key] = sums[part].get(key, 0.0) + value / repeats
+    for part, values in sums.items():
+        for key, value in values.items():
+            table[part].setdefault(key, []).append(value)
+
+
+def interval(distribution: np.ndarray) -> tuple[float, float]:
+    """The 95% percentile interval of a bootstrap distribution."""
+    low, high = np.nanpercentile(distribution, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def with_intervals(
+    values: dict[str, float | None], distributions: dict[str, np.ndarray]
+) -> dict[str, Metric]:
+    out = {}
+    for key in METRIC_KEYS:
+        value = values.get(key)
+        if value is None or key not in distributions:
+            out[key] = Metric(value, None)
+        else:
+            out[key] = Metric(value, interval(distributions[key]))
+    return out
+
+
+# --- curves -------------------------------------------------------------------------------------
+
+
+def _downsample(*arrays: np.ndarray, limit: int = MAX_CURVE_POINTS) -> list[list[float]]:
+    n = len(arrays[0])
+    if n > limit:
+        keep = np.unique(np.r_[np.linspace(0, n - 1, limit).round().astype(int)])
+        arrays = tuple(a[keep] for a in arrays)
+    return [np.round(np.asarray(a, dtype=float), 5).tolist() for a in arrays]
+
+
+def roc_points(y, scores) -> dict[str, list[float]]:
+    fpr, tpr, _ = skm.roc_curve(y, scores)
+    fpr, tpr = _downsample(fpr, tpr)
+    return {"fpr": fpr, "tpr": tpr}
+
+
+def pr_points(y, scores) -> dict[str, list[float]]:
+    precision, recall, _ = skm.precision_recall_curve(y, scores)
+    recall, precision = _downsample(recall[::-1], precision[::-1])
+    return {"recall": recall, "precision": precision}
+
+
+RECALL_GRID = np.linspace(0, 1, 51)
+FPR_GRID = np.linspace(0, 1, 51)
+
+
+def fold_bands(y, scores, folds) -> dict[str, list[float]]:
+    """Per-fold PR and ROC curves on a common grid: min and max across folds (the fold band)."""
+    precisions, tprs = [], []
+    for test_idx in folds:
+        y_fold, s_fold = y[test_idx], scores[test_idx]
+        if y_fold.min() == y_fold.max():
+            continue
+        precision, recall, _ = skm.precision_recall_curve(y_fold, s_fold)
+        # interpolated precision: best precision at recall >= r
+        order = np.argsort(recall)
+        envelope = np.maximum.accumulate(precision[order][::-1])[::-1]
+        precisions.append(np.interp(RECALL_GRID, recall[order], envelope))
+        fpr, tpr, _ = skm.roc_curve(y_fold, s_fold)
+        tprs.append(np.interp(FPR_GRID, fpr, tpr))
+    if len(precisions) < 2:
+        return {}
+    precisions, tprs = np.array(precisions), np.array(tprs)
+    grid, p_low, p_high = _downsample(RECALL_GRID, precisions.min(0), precisions.max(0))
+    fgrid, t_low, t_high = _downsample(FPR_GRID, tprs.min(0), tprs.max(0))
+    return {
+        "recall": grid,
+        "precision_low": p_low,
+        "precision_high": p_high,
+        "fpr": fgrid,
+        "tpr_low": t_low,
+        "tpr_high": t_high,
+    }
+
+
+def threshold_sweep(y, scores, cost_fp=None, cost_fn=None) -> dict[str, list[float]]:
+    """Precision, recall, F1 (and cost) against the threshold, over the score range."""
+    scores = np.asarray(scores, dtype=float)
+    low, high = np.nanmin(scores), np.nanmax(scores)
+    thresholds = np.linspace(low, high, 201) if high > low else np.array([low])
+    order = np.sort(scores)
+    y_sorted = np.asarray(y)[np.argsort(scores, kind="mergesort")]
+    positives_below = np.r_[0, np.cumsum(y_sorted)]
+    idx = np.searchsorted(order, thresholds, side="left")  # rows with score < t
+    fn = positives_below[idx]
+    tn = idx - fn
+    tp = y_sorted.sum() - fn
+    fp = len(order) - idx - tp
+    values = metrics_from_counts(tp, fp, tn, fn)
+    out = {
+        "threshold": thresholds,
+        "precision": values["precision"],
+        "recall": values["recall"],
+        "f1": values["f1"],
+    }
+    if cost_fp is not None and cost_fn is not None:
+        out["cost"] = (cost_fp * fp + cost_fn * fn) / len(order)
+    keys = list(out)
+    return dict(zip(keys, _downsample(*(out[k] for k in keys)), strict=True))
+
+
+def calibration_points(y, scores, bins: int = 10) -> dict[str, list[float]]:
+    """Reliability curve: mean predicted probability vs observed frequency, quantile bins."""
+    from sklearn.calibration import calibration_curve
+
+    observed, predicted = calibration_curve(y, scores, n_bins=bins, strategy="quantile")
+    observed, predicted = _downsample(observed, predicted)
+    return {"predicted": predicted, "observed": observed}

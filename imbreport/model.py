@@ -1,0 +1,417 @@
+"""The plain values that flow through imbreport: Config → Dataset → Results → Report.
+
+Frozen dataclasses holding numbers, arrays and strings only: no plotting, no templates, no I/O.
+``Report.to_dict()`` is the JSON contract for audit jobs (see ``schema.json``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = "1.0"
+
+#: Metrics computed for every strategy, in display order.
+METRIC_KEYS = (
+    "pr_auc",
+    "roc_auc",
+    "recall",
+    "precision",
+    "f1",
+    "balanced_accuracy",
+    "mcc",
+    "g_mean",
+    "accuracy",
+    "brier",
+    "log_loss",
+)
+#: Metrics that do not depend on a threshold.
+THRESHOLD_FREE = ("pr_auc", "roc_auc", "brier", "log_loss")
+#: Metrics where lower is better.
+LOWER_IS_BETTER = ("brier", "log_loss")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every option of ``imbreport analyze``, collected in one place (like black's ``Mode``)."""
+
+    target: str | None = None
+    positive_label: str | None = None
+    categorical: tuple[str, ...] = ()
+    strategies: tuple[str, ...] | None = None
+    folds: int = 5
+    repeats: int = 1
+    holdout: float | None = None
+    seed: int = 42
+    n_jobs: int = -1
+    threshold_objective: str = "f1"
+    cost_fp: float | None = None
+    cost_fn: float | None = None
+    bootstrap: int = 1000
+    sample: int | None = None
+    encoding: str | None = None
+    sep: str | None = None
+    decimal: str = "."
+    paper: str = "a4"
+    timings: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded, validated dataset: features, a 0/1 target, and the bookkeeping of what was dropped."""
+
+    X: Any  # pandas.DataFrame of the feature columns actually used
+    y: np.ndarray  # 1 = positive class
+    source_name: str
+    target: str
+    target_chosen_by: str
+    positive_label: str
+    negative_label: str
+    class_counts: dict[str, int]
+    rows_read: int
+    rows_dropped: dict[str, int]
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dropped_columns: dict[str, str]
+    missing: dict[str, int]
+    sha256: str
+    warnings: tuple[str, ...] = ()
+    sampling_rate: float = 1.0  # fraction of negatives kept by --sample
+
+    @property
+    def rows_used(self) -> int:
+        return int(len(self.y))
+
+    @property
+    def positives(self) -> int:
+        return int(self.y.sum())
+
+    @property
+    def prevalence(self) -> float:
+        return self.positives / max(self.rows_used, 1)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON ``dataset`` block."""
+        return {
+            "source": self.source_name,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_dropped": dict(self.rows_dropped),
+            "target": self.target,
+            "target_chosen_by": self.target_chosen_by,
+            "positive_label": self.positive_label,
+            "negative_label": self.negative_label,
+            "class_counts": dict(self.class_counts),
+            "positives": self.positives,
+            "negatives": self.rows_used - self.positives,
+            "prevalence": _round(self.prevalence),
+            "imbalance_ratio": _round((self.rows_used - self.positives) / max(self.positives, 1)),
+            "features": {"numeric": list(self.numeric), "categorical": list(self.categorical)},
+            "dropped_columns": dict(self.dropped_columns),
+            "missing_values": dict(self.missing),
+            "sampling_rate": _round(self.sampling_rate),
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric value with its 95% interval (``ci`` is ``None`` where it is undefined)."""
+
+    value: float | None
+    ci: tuple[float, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": _round(self.value),
+            "ci": None if self.ci is None else [_round(self.ci[0]), _round(self.ci[1])],
+        }
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """What one strategy achieved under the protocol, or why it was skipped."""
+
+    name: str
+    label: str
+    description: str
+    status: str  # "ok" | "skipped"
+    reason: str | None = None
+    score_kind: str = "probability"  # "probability" | "anomaly score" | "constant"
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    tuned_metrics: dict[str, Metric] = field(default_factory=dict)
+    threshold: float | None = None
+    default_threshold: float | None = None
+    fold_thresholds: tuple[float, ...] = ()
+    confusion: dict[str, int] = field(default_factory=dict)
+    tuned_confusion: dict[str, int] = field(default_factory=dict)
+    curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def threshold_spread(self) -> tuple[float, float] | None:
+        if not self.fold_thresholds:
+            return None
+        return (min(self.fold_thresholds), max(self.fold_thresholds))
+
+    def metric(self, key: str, tuned: bool = False) -> Metric:
+        table = self.tuned_metrics if tuned else self.metrics
+        return table.get(key, Metric(None))
+
+    def to_dict(self, timings: bool = True) -> dict[str, Any]:
+        spread = self.threshold_spread
+        out = {
+            "name": self.name,
+            "label": self.label,
+            "status": self.status,
+            "reason": self.reason,
+            "score_kind": self.score_kind,
+            "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
+            "threshold": {
+                "value": _round(self.threshold),
+                "default": _round(self.default_threshold),
+                "spread": None if spread is None else [_round(spread[0]), _round(spread[1])],
+                "per_fold": [_round(t) for t in self.fold_thresholds],
+            },
+            "tuned_metrics": {k: m.to_dict() for k, m in self.tuned_metrics.items()},
+            "confusion_matrix": dict(self.confusion),
+            "tuned_confusion_matrix": dict(self.tuned_confusion),
+            "curves": self.curves,
+            "notes": list(self.notes),
+        }
+        return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A paired comparison of two strategies on the same rows (bootstrap of the difference)."""
+
+    metric: str
+    first: str
+    second: str
+    difference: float
+    ci: tuple[float, float]
+
+    @property
+    def indistinguishable(self) -> bool:
+        return self.ci[0] <= 0.0 <= self.ci[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "first": self.first,
+            "second": self.second,
+            "difference": _round(self.difference),
+            "ci": [_round(self.ci[0]), _round(self.ci[1])],
+            "indistinguishable": self.indistinguishable,
+        }
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How the strategies were evaluated."""
+
+    kind: str  # "cv" | "holdout"
+    folds: int | None
+    repeats: int | None
+    test_fraction: float | None
+    seed: int
+    threshold_objective: str
+    inner_folds: int
+    interval_method: str
+    bootstrap: int
+    evaluated_rows: int
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "folds": self.folds,
+            "repeats": self.repeats,
+            "test_fraction": self.test_fraction,
+            "seed": self.seed,
+            "threshold_objective": self.threshold_objective,
+            "inner_folds": self.inner_folds,
+            "interval_method": self.interval_method,
+            "bootstrap_resamples": self.bootstrap,
+            "evaluated_rows": self.evaluated_rows,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Recommended:
+    strategy: str | None
+    threshold: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "threshold": _round(self.threshold),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Illustration:
+    """Two-dimensional pictures of the data: SMOTE before/after and probability surfaces.
+
+    ``axes`` names the two axes (raw feature names, or principal components).
+    Arrays are already subsampled for drawing.
+    """
+
+    axes: tuple[str, str]
+    projected: bool
+    points: np.ndarray  # (n, 2) training rows shown
+    labels: np.ndarray  # 0/1 per point
+    synthetic: np.ndarray  # (m, 2) rows SMOTE created (may be empty)
+    grid_x: np.ndarray
+    grid_y: np.ndarray
+    surfaces: dict[str, np.ndarray]  # strategy name → probability grid
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Results:
+    """The evaluation engine's output."""
+
+    dataset: Dataset
+    protocol: Protocol
+    strategies: tuple[StrategyResult, ...]
+    comparisons: tuple[Comparison, ...]
+    recommended: Recommended
+    beats_chance: bool
+    warnings: tuple[str, ...]
+    versions: dict[str, str]
+    timings: dict[str, Any]
+    illustration: Illustration | None = None
+
+    def strategy(self, name: str) -> StrategyResult | None:
+        for s in self.strategies:
+            if s.name == name:
+                return s
+        return None
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One plain-word recommendation with the numbers that support it."""
+
+    title: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"title": self.title, "text": self.text}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One quality gate (``--fail-under`` / ``--fail-over``) checked against the results."""
+
+    spec: str
+    strategy: str | None
+    metric: str
+    limit: float
+    direction: str  # "under" | "over"
+    value: float | None
+    passed: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gate": self.spec,
+            "strategy": self.strategy,
+            "metric": self.metric,
+            "limit": self.limit,
+            "direction": self.direction,
+            "value": _round(self.value),
+            "passed": self.passed,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a rendered report shows: results, advice, gates and the run's configuration."""
+
+    results: Results
+    advice: tuple[Advice, ...]
+    config: Config
+    tool_version: str
+    gates: tuple[GateResult, ...] = ()
+    changes: dict[str, Any] | None = None
+    created: str | None = None  # ISO date, only when SOURCE_DATE_EPOCH is set
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+    @property
+    def return_code(self) -> int:
+        """0 when every gate passed (or none were set), 1 otherwise."""
+        if not self.gates_passed:
+            return 1
+        if self.changes and self.changes.get("failed"):
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.results
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "imbreport", "version": self.tool_version},
+            "created": self.created,
+            "dataset": r.dataset.summary(),
+            "protocol": r.protocol.to_dict(),
+            "strategies": [s.to_dict() for s in r.strategies],
+            "comparisons": [c.to_dict() for c in r.comparisons],
+            "recommended": r.recommended.to_dict(),
+            "beats_chance": r.beats_chance,
+            "advice": [a.to_dict() for a in self.advice],
+            "gates": [g.to_dict() for g in self.gates],
+            "warnings": list(r.warnings),
+            "config": self.config.to_dict(),
+            "versions": dict(r.versions),
+        }
+        if self.changes is not None:
+            out["changes"] = self.changes
+        if self.config.timings:
+            out["timings"] = r.timings
+        return out
+
+    def write(self, path: str, **options: Any) -> None:
+        """Write the report to ``path``; the format follows the extension (.html .pdf .json .md)."""
+        from imbreport.render import write_report
+
+        write_report(self, path, **options)
+
+    def _repr_html_(self) -> str:
+        from imbreport.render import render_html
+
+        return render_html(self)
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    """Round for stable, readable JSON; NaN and inf become ``None``."""
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        return None
+    return round(value, digits)

@@ -1,0 +1,136 @@
+"""Rendering a ``Report`` to HTML, PDF, JSON and Markdown, and writing files atomically.
+
+Jinja2 with ``autoescape=True`` always: every string from the data is escaped. The only markup
+inserted unescaped is the SVG that matplotlib generated (checked by ``_svg_markup``). The PDF is the
+same HTML rendered by WeasyPrint with a URL fetcher that accepts only ``data:`` URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from importlib import resources
+
+from imbreport.errors import ConfigError
+from imbreport.model import Report
+
+FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".json": "json", ".md": "md"}
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+def output_format(path: str) -> str:
+    """The format for an output path, from its extension; ``-`` is JSON on stdout."""
+    if path == "-":
+        return "json"
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise ConfigError(
+            f"Unknown output extension '{ext or path}' for '{path}'. Use .html, .pdf, .json or .md "
+            "(or '-' for JSON on stdout)."
+        )
+    return FORMATS[ext]
+
+
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    folder = resources.files("imbreport.templates")
+    env = Environment(
+        loader=FileSystemLoader(str(folder)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["svg"] = _svg_markup
+    env.filters["md"] = markdown_escape
+    return env
+
+
+_FORBIDDEN_IN_SVG = re.compile(
+    r"<\s*(script|foreignObject|iframe|a)\b|\bon\w+\s*=|href\s*=\s*\"(?!#|data:image/png;base64,)",
+    re.I,
+)
+
+
+def _svg_markup(svg: str):
+    """Mark matplotlib's SVG as safe after checking it carries nothing active or external."""
+    from markupsafe import Markup
+
+    if not svg.lstrip().startswith("<svg") or _FORBIDDEN_IN_SVG.search(svg):
+        raise ValueError("Refusing to inline an SVG with active or external content.")
+    return Markup(svg)
+
+
+def markdown_escape(value) -> str:
+    """Escape a data string for Markdown (and the HTML that Markdown renderers allow)."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+    return re.sub(r"[\r\n]+", " ", text)
+
+
+def render_html(report: Report, paper: str | None = None) -> str:
+    from imbreport.plots import all_figures
+    from imbreport.view import build_view
+
+    view = build_view(report, all_figures(report))
+    view["paper"] = PAPER_SIZES.get((paper or report.config.paper).lower(), "A4")
+    return _environment().get_template("report.html").render(v=view)
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render_markdown(report: Report) -> str:
+    from imbreport.view import build_view
+
+    view = build_view(report, {})
+    env = _environment()
+    env.autoescape = False  # Markdown: data strings go through the ``md`` filter instead
+    return env.get_template("summary.md").render(v=view)
+
+
+def render_pdf(report: Report, paper: str | None = None) -> bytes:
+    from imbreport.pdf import html_to_pdf
+
+    html = render_html(report, paper)
+    return html_to_pdf(html, report, paper or report.config.paper)
+
+
+def render(report: Report, fmt: str, paper: str | None = None) -> bytes:
+    if fmt == "html":
+        return render_html(report, paper).encode("utf-8")
+    if fmt == "json":
+        return render_json(report).encode("utf-8")
+    if fmt == "md":
+        return render_markdown(report).encode("utf-8")
+    if fmt == "pdf":
+        return render_pdf(report, paper)
+    raise ConfigError(f"Unknown format '{fmt}'.")
+
+
+def write_atomic(path: str, content: bytes) -> None:
+    """Write to a temporary file in the same folder, then move it into place."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temp_path = tempfile.mkstemp(prefix=".imbreport-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp_path, 0o644)
+        os.replace(temp_path, path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+        raise
+
+
+def write_report(report: Report, path: str, paper: str | None = None) -> None:
+    """Render ``report`` in the format its extension names and write it atomically."""
+    write_atomic(path, render(report, output_format(path), paper))

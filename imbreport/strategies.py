@@ -1,0 +1,390 @@
+"""The registry of imbalance strategies: name → how to build its ``imblearn.pipeline.Pipeline``.
+
+Every strategy of the reference article is one ``StrategySpec`` entry. Preprocessing (imputation,
+encoding, scaling for linear models) and resampling live *inside* each pipeline, so they only ever
+see the training part of a split. Adding a strategy is adding one entry to ``STRATEGIES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from imblearn import FunctionSampler
+from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, RandomOverSampler
+from imblearn.pipeline import Pipeline
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import IsolationForest
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from imbreport.errors import ConfigError
+
+SMOTE_NEIGHBOURS = 5
+MAX_ONE_HOT_CATEGORIES = 30
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    """What the pipelines need to know about the columns, and how to seed and thread them."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    seed: int = 42
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One registry entry."""
+
+    name: str
+    label: str
+    description: str
+    score_kind: str  # "probability" | "anomaly score" | "constant"
+    build: Callable[[FeatureLayout], Pipeline]
+
+    @property
+    def tunable(self) -> bool:
+        return self.score_kind != "constant"
+
+    @property
+    def response_method(self) -> str:
+        return "decision_function" if self.score_kind == "anomaly score" else "predict_proba"
+
+
+# --- small estimators ---------------------------------------------------------------------------
+
+
+class WeightedXGBClassifier(ClassifierMixin, BaseEstimator):
+    """XGBoost with ``scale_pos_weight`` = negatives / positives of the data it is fitted on."""
+
+    def __init__(self, *, n_estimators: int = 100, random_state: int = 0, n_jobs: int = 1):
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y):
+        from xgboost import XGBClassifier
+
+        y = np.asarray(y)
+        positives = max(int(y.sum()), 1)
+        self.scale_pos_weight_ = (len(y) - positives) / positives
+        self.model_ = XGBClassifier(
+            n_estimators=self.n_estimators,
+            scale_pos_weight=self.scale_pos_weight_,
+            random_state=self.random_state,
+            eval_metric="logloss",
+            n_jobs=self.n_jobs,
+            tree_method="hist",
+        )
+        self.model_.fit(X, y)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
+    """Isolation Forest fitted on the majority class only; its anomaly score ranks rows.
+
+    ``decision_function`` is the anomaly score (higher = more anomalous); ``predict`` flags as
+    positive the share of rows equal to the training prevalence.
+    """
+
+    def __init__(self, *, n_estimators: int = 200, random_state: int = 0, n_jobs: int = 1):
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        ).fit(X[y == 0])
+        self.classes_ = np.array([0, 1])
+        scores = self.decision_function(X)
+        self.cut_ = float(np.quantile(scores, 1.0 - y.mean()))
+        return self
+
+    def decision_function(self, X):
+        return -self.forest_.score_samples(X)
+
+    def predict(self, X):
+        return (self.decision_function(X) >= self.cut_).astype(int)
+
+
+def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, random_state):
+    """SMOTE / SMOTENC / SMOTEN whose ``k_neighbors`` shrinks to fit a small minority class."""
+    minority = int(np.bincount(np.asarray(y, dtype=int)).min())
+    k = min(k_neighbors, minority - 1)
+    if k < 1:
+        return X, y
+    if kind == "smoten":
+        sampler = SMOTEN(k_neighbors=k, random_state=random_state)
+    elif kind == "smotenc":
+        sampler = SMOTENC(
+            categorical_features=categorical, k_neighbors=k, random_state=random_state
+        )
+    else:
+        sampler = SMOTE(k_neighbors=k, random_state=random_state)
+    return sampler.fit_resample(X, y)
+
+
+# --- preprocessing ------------------------------------------------------------------------------
+
+
+def _one_hot() -> OneHotEncoder:
+    return OneHotEncoder(
+        handle_unknown="infrequent_if_exist",
+        max_categories=MAX_ONE_HOT_CATEGORIES,
+        sparse_output=False,
+    )
+
+
+def _ordinal() -> OrdinalEncoder:
+    return OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
+    )
+
+
+def _impute_numeric(scale: bool) -> Pipeline:
+    steps = [("impute", SimpleImputer(strategy="median"))]
+    if scale:
+        steps.append(("scale", StandardScaler()))
+    return Pipeline(steps)
+
+
+def _impute_categorical(encoder) -> Pipeline:
+    return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)])
+
+
+def linear_preprocessing(layout: FeatureLayout) -> ColumnTransformer:
+    """Impute, scale numeric columns and one-hot encode categorical ones (for linear models)."""
+    parts = []
+    if layout.numeric:
+        parts.append(("numeric", _impute_numeric(scale=True), list(layout.numeric)))
+    if layout.categorical:
+        parts.append(("categorical", _impute_categorical(_one_hot()), list(layout.categorical)))
+    return ColumnTransformer(parts, sparse_threshold=0.0)
+
+
+def tree_preprocessing(layout: FeatureLayout) -> ColumnTransformer:
+    """Impute numeric columns and ordinal-encode categorical ones (for trees and forests)."""
+    parts = []
+    if layout.numeric:
+        parts.append(("numeric", _impute_numeric(scale=False), list(layout.numeric)))
+    if layout.categorical:
+        parts.append(("categorical", _impute_categorical(_ordinal()), list(layout.categorical)))
+    return ColumnTransformer(parts, sparse_threshold=0.0)
+
+
+def _logistic(layout: FeatureLayout, class_weight=None) -> LogisticRegression:
+    return LogisticRegression(max_iter=1000, class_weight=class_weight, random_state=layout.seed)
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+
+def build_majority(layout: FeatureLayout) -> Pipeline:
+    return Pipeline(
+        [("preprocess", tree_preprocessing(layout)), ("model", DummyClassifier(strategy="prior"))]
+    )
+
+
+def build_logreg(layout: FeatureLayout) -> Pipeline:
+    return Pipeline([("preprocess", linear_preprocessing(layout)), ("model", _logistic(layout))])
+
+
+def build_balanced(layout: FeatureLayout) -> Pipeline:
+    return Pipeline(
+        [
+            ("preprocess", linear_preprocessing(layout)),
+            ("model", _logistic(layout, class_weight="balanced")),
+        ]
+    )
+
+
+def build_undersample(layout: FeatureLayout) -> Pipeline:
+    return Pipeline(
+        [
+            ("preprocess", linear_preprocessing(layout)),
+            ("resample", RandomUnderSampler(random_state=layout.seed)),
+            ("model", _logistic(layout)),
+        ]
+    )
+
+
+def build_oversample(layout: FeatureLayout) -> Pipeline:
+    return Pipeline(
+        [
+            ("preprocess", linear_preprocessing(layout)),
+            ("resample", RandomOverSampler(random_state=layout.seed)),
+            ("model", _logistic(layout)),
+        ]
+    )
+
+
+def build_smote(layout: FeatureLayout) -> Pipeline:
+    """SMOTE for numeric data, SMOTENC for mixed, SMOTEN for all-categorical data."""
+    n_numeric = len(layout.numeric)
+    categorical_idx = list(range(n_numeric, n_numeric + len(layout.categorical)))
+    if not layout.categorical:
+        kind = "smote"
+    elif not layout.numeric:
+        kind = "smoten"
+    else:
+        kind = "smotenc"
+    sampler = FunctionSampler(
+        func=_smote_with_shrinking_neighbours,
+        validate=False,
+        kw_args={
+            "kind": kind,
+            "categorical": categorical_idx,
+            "k_neighbors": SMOTE_NEIGHBOURS,
+            "random_state": layout.seed,
+        },
+    )
+    if kind == "smote":
+        return Pipeline(
+            [
+                ("preprocess", linear_preprocessing(layout)),
+                ("resample", sampler),
+                ("model", _logistic(layout)),
+            ]
+        )
+    encode_after = []
+    if layout.numeric:
+        encode_after.append(("numeric", "passthrough", list(range(n_numeric))))
+    encode_after.append(("categorical", _one_hot(), categorical_idx))
+    before = []
+    if layout.numeric:
+        before.append(("numeric", _impute_numeric(scale=True), list(layout.numeric)))
+    before.append(("categorical", _impute_categorical(_ordinal()), list(layout.categorical)))
+    return Pipeline(
+        [
+            ("preprocess", ColumnTransformer(before, sparse_threshold=0.0)),
+            ("resample", sampler),
+            ("encode", ColumnTransformer(encode_after, sparse_threshold=0.0)),
+            ("model", _logistic(layout)),
+        ]
+    )
+
+
+def build_xgboost(layout: FeatureLayout) -> Pipeline:
+    return Pipeline(
+        [
+            ("preprocess", tree_preprocessing(layout)),
+            (
+                "model",
+                WeightedXGBClassifier(random_state=layout.seed, n_jobs=layout.threads),
+            ),
+        ]
+    )
+
+
+def build_isolation_forest(layout: FeatureLayout) -> Pipeline:
+    return Pipeline(
+        [
+            ("preprocess", tree_preprocessing(layout)),
+            (
+                "model",
+                MajorityIsolationForest(random_state=layout.seed, n_jobs=layout.threads),
+            ),
+        ]
+    )
+
+
+STRATEGIES: dict[str, StrategySpec] = {
+    spec.name: spec
+    for spec in (
+        StrategySpec(
+            "majority",
+            "Majority baseline",
+            "Always predicts the majority class; scores every row with the training prevalence. "
+            "Shows the accuracy paradox.",
+            "constant",
+            build_majority,
+        ),
+        StrategySpec(
+            "logreg",
+            "Logistic regression",
+            "Plain logistic regression on standardized features, no imbalance correction.",
+            "probability",
+            build_logreg,
+        ),
+        StrategySpec(
+            "undersample",
+            "Random undersampling",
+            "Random undersampling of the majority class in the training part, then logistic "
+            "regression.",
+            "probability",
+            build_undersample,
+        ),
+        StrategySpec(
+            "oversample",
+            "Random oversampling",
+            "Random oversampling of the minority class in the training part, then logistic "
+            "regression.",
+            "probability",
+            build_oversample,
+        ),
+        StrategySpec(
+            "smote",
+            "SMOTE",
+            "Synthetic minority oversampling (SMOTE; SMOTENC/SMOTEN with categorical features) "
+            "in the training part, then logistic regression.",
+            "probability",
+            build_smote,
+        ),
+        StrategySpec(
+            "balanced",
+            "Balanced class weights",
+            "Logistic regression with class_weight='balanced'.",
+            "probability",
+            build_balanced,
+        ),
+        StrategySpec(
+            "xgboost",
+            "XGBoost (scale_pos_weight)",
+            "Gradient-boosted trees with scale_pos_weight = negatives / positives of the "
+            "training part.",
+            "probability",
+            build_xgboost,
+        ),
+        StrategySpec(
+            "isolation_forest",
+            "Isolation Forest",
+            "Anomaly detector fitted on the majority class of the training part; its anomaly "
+            "score ranks rows (no probabilities).",
+            "anomaly score",
+            build_isolation_forest,
+        ),
+    )
+}
+
+#: The order of simplicity used to break ties between indistinguishable strategies.
+SIMPLICITY_ORDER = ("logreg", "balanced", "undersample", "oversample", "smote", "xgboost")
+
+
+def select_strategies(names: tuple[str, ...] | None) -> list[StrategySpec]:
+    """The specs for ``names`` (all when ``None``), in registry order; unknown names are an error."""
+    if names is None:
+        return list(STRATEGIES.values())
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown:
+        raise ConfigError(
+            f"Unknown strategy name(s): {', '.join(unknown)}. Choose from: {', '.join(STRATEGIES)}."
+        )
+    return [spec for name, spec in STRATEGIES.items() if name in names]
