@@ -428,18 +428,22 @@ def _compare(results: list[StrategyResult], distributions) -> list[Comparison]:
     if len(ranked) < 2:
         return []
     leader = ranked[0]
+    pairs = [(leader, other) for other in ranked[1:]]
+    by_name = {r.name: r for r in ranked}
+    if "smote" in by_name and "balanced" in by_name and leader.name not in ("smote", "balanced"):
+        pairs.append((by_name["smote"], by_name["balanced"]))
     out = []
-    for other in ranked[1:]:
+    for first, second in pairs:
         diff = (
-            distributions[leader.name]["default"]["pr_auc"]
-            - distributions[other.name]["default"]["pr_auc"]
+            distributions[first.name]["default"]["pr_auc"]
+            - distributions[second.name]["default"]["pr_auc"]
         )
         out.append(
             Comparison(
                 metric="pr_auc",
-                first=leader.name,
-                second=other.name,
-                difference=leader.metrics["pr_auc"].value - other.metrics["pr_auc"].value,
+                first=first.name,
+                second=second.name,
+                difference=first.metrics["pr_auc"].value - second.metrics["pr_auc"].value,
                 ci=m.interval(diff),
             )
         )

@@ -101,7 +101,7 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
     positive the share of rows equal to the training prevalence.
     """
 
-    def __init__(self, *, n_estimators: int = 200, random_state: int = 0, n_jobs: int = 1):
+    def __init__(self, *, n_estimators: int = 100, random_state: int = 0, n_jobs: int = 1):
         self.n_estimators = n_estimators
         self.random_state = random_state
         self.n_jobs = n_jobs

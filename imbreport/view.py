@@ -53,7 +53,11 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
     recommended = results.strategy(results.recommended.strategy or "")
     majority = results.strategy("majority")
     leader = _leader(results.strategies)
-    tied = {c.second for c in results.comparisons if c.indistinguishable}
+    tied = {
+        c.second
+        for c in results.comparisons
+        if c.indistinguishable and leader is not None and c.first == leader.name
+    }
     sections = [(sid, title) for sid, title in SECTIONS]
     if report.changes is not None:
         sections.insert(1, ("changes", "Changes since the previous run"))
