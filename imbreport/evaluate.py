@@ -23,6 +23,10 @@ from imbreport.strategies import FeatureLayout, StrategySpec, select_strategies
 from imbreport.thresholds import Objective, parse_objective
 
 DEFAULT_INNER_FOLDS = 3
+#: Above this many training rows, thresholds are tuned on one stratified validation split of the
+#: training part (no refit) instead of an inner cross-validation: 1 fit per split instead of 4.
+LARGE_TRAINING_PART = 60_000
+VALIDATION_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def evaluate(
     splits, protocol_notes = make_splits(dataset.y, config)
     n_jobs = _jobs(config.n_jobs)
     inner = _inner_folds(dataset.y, splits)
+    large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
     layout = FeatureLayout(
         dataset.numeric,
         dataset.categorical,
@@ -71,9 +76,16 @@ def evaluate(
             "Too few positives in the training parts for an inner cross-validation: thresholds "
             "are not tuned (the default threshold is used)."
         )
+    if large and inner >= 2:
+        notes.append(
+            f"Large training parts: each threshold was tuned on a stratified "
+            f"{VALIDATION_FRACTION:.0%} validation split of the training part, and the model "
+            f"evaluated is the one fitted on the other {1 - VALIDATION_FRACTION:.0%} (no refit)."
+        )
+    tuning = _Tuning(inner, VALIDATION_FRACTION if large else None)
     smote_note = _smote_note(specs, dataset.y, splits, inner)
     fit_started = time.perf_counter()
-    outcomes = _run_all(specs, layout, dataset, splits, objective, inner, n_jobs, progress)
+    outcomes = _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress)
     fit_seconds = time.perf_counter() - fit_started
 
     evaluated = np.unique(np.concatenate([s.test for s in splits]))
@@ -123,7 +135,7 @@ def evaluate(
             )
         )
 
-    resamples = m.resample_count(len(y_eval), config.bootstrap)
+    resamples = config.bootstrap
     distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed)
     final = []
     for result in results:
@@ -152,11 +164,7 @@ def evaluate(
         seed=config.seed,
         threshold_objective=objective.text,
         inner_folds=inner,
-        interval_method=(
-            f"stratified bootstrap of the {'test-split' if config.holdout else 'out-of-fold'} "
-            f"predictions ({resamples} resamples; positives and negatives resampled separately; "
-            "the same resamples for every strategy, so differences are paired)"
-        ),
+        interval_method=_interval_method(config, resamples, int((y_eval == 0).sum())),
         bootstrap=resamples,
         evaluated_rows=len(evaluated),
         notes=tuple(notes),
@@ -195,6 +203,20 @@ def evaluate(
         versions=library_versions(),
         timings=timings,
         illustration=illustration,
+    )
+
+
+def _interval_method(config: Config, resamples: int, negatives: int) -> str:
+    where = "test-split" if config.holdout else "out-of-fold"
+    pairing = (
+        "the same resamples for every strategy, so differences are paired"
+        if negatives <= m.LARGE_NEGATIVES
+        else "positives resampled row by row and shared by every strategy (paired); the "
+        f"{negatives:,} negatives resampled as counts over score intervals per strategy"
+    )
+    return (
+        f"stratified bootstrap of the {where} predictions ({resamples} resamples; positives and "
+        f"negatives resampled separately; {pairing})"
     )
 
 
@@ -267,7 +289,26 @@ def _jobs(n_jobs: int) -> int:
 # --- fitting ------------------------------------------------------------------------------------
 
 
-def _run_all(specs, layout, dataset, splits, objective, inner, n_jobs, progress):
+@dataclass(frozen=True)
+class _Tuning:
+    """How thresholds are tuned inside a training part: inner CV folds, or one validation split."""
+
+    inner_folds: int
+    validation_fraction: float | None = None
+
+    @property
+    def possible(self) -> bool:
+        return self.inner_folds >= 2
+
+    def cv(self, seed: int):
+        from sklearn.model_selection import StratifiedKFold
+
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        return StratifiedKFold(self.inner_folds, shuffle=True, random_state=seed)
+
+
+def _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress):
     from joblib import Parallel, delayed
 
     tasks = [(spec, split) for split in splits for spec in specs]
@@ -276,14 +317,14 @@ def _run_all(specs, layout, dataset, splits, objective, inner, n_jobs, progress)
     if n_jobs == 1:
         outcomes = []
         for i, (spec, split) in enumerate(tasks):
-            outcomes.append(fit_one(spec, layout, X, y, split, objective, inner))
+            outcomes.append(fit_one(spec, layout, X, y, split, objective, tuning))
             if progress:
                 progress(i + 1, total)
         return outcomes
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
     outcomes = []
     generator = runner(
-        delayed(fit_one)(spec, layout, X, y, split, objective, inner) for spec, split in tasks
+        delayed(fit_one)(spec, layout, X, y, split, objective, tuning) for spec, split in tasks
     )
     for i, outcome in enumerate(generator):
         outcomes.append(outcome)
@@ -299,10 +340,10 @@ def fit_one(
     y: np.ndarray,
     split: Split,
     objective: Objective,
-    inner: int,
+    tuning: _Tuning,
 ) -> FoldOutcome:
     """Fit one strategy on one training part and score its held-out rows."""
-    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+    from sklearn.model_selection import TunedThresholdClassifierCV
 
     started = time.perf_counter()
     X_train, y_train = X.iloc[split.train], y[split.train]
@@ -312,13 +353,13 @@ def fit_one(
             pywarnings.simplefilter("ignore")
             pipeline = spec.build(layout)
             threshold = None
-            if spec.tunable and inner >= 2:
+            if spec.tunable and tuning.possible:
                 tuner = TunedThresholdClassifierCV(
                     pipeline,
                     scoring=objective.scorer(),
                     response_method=spec.response_method,
-                    cv=StratifiedKFold(inner, shuffle=True, random_state=layout.seed),
-                    refit=True,
+                    cv=tuning.cv(layout.seed),
+                    refit=tuning.validation_fraction is None,
                     random_state=layout.seed,
                 )
                 tuner.fit(X_train, y_train)

@@ -18,9 +18,6 @@ from imbreport.model import METRIC_KEYS, Metric
 MAX_CURVE_POINTS = 500
 #: Upper bound on resamples × rows per bootstrap chunk (memory of one chunk ≈ 8 bytes × this).
 CHUNK_CELLS = 20_000_000
-#: Upper bound on resamples × rows over the whole bootstrap (keeps huge files fast).
-TOTAL_CELLS = 400_000_000
-MIN_RESAMPLES = 200
 
 
 def confusion_counts(y: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
@@ -87,10 +84,9 @@ class BootstrapInput:
     probabilistic: bool
 
 
-def resample_count(n_rows: int, requested: int) -> int:
-    """How many resamples to draw: ``requested``, fewer on huge data (at least ``MIN_RESAMPLES``)."""
-    affordable = TOTAL_CELLS // max(n_rows, 1)
-    return int(max(min(requested, affordable), min(requested, MIN_RESAMPLES)))
+#: Above this many negatives the bootstrap resamples negatives per strategy from score intervals
+#: (exact for each strategy's own metrics; strategies are then paired through the positives only).
+LARGE_NEGATIVES = 20_000
 
 
 def bootstrap(
@@ -98,31 +94,37 @@ def bootstrap(
 ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """Stratified bootstrap distributions: ``{strategy: {"default"|"tuned": {metric: (B,)}}}``.
 
-    Every strategy is evaluated on the same resamples, so ``a - b`` of two distributions is the
-    paired bootstrap distribution of the difference.
+    Every strategy is evaluated on the same resamples of the positives (and, up to
+    ``LARGE_NEGATIVES``, of the negatives too), so ``a - b`` of two distributions is the paired
+    bootstrap distribution of the difference.
     """
     y = np.asarray(y).astype(bool)
     positives = np.flatnonzero(y)
     negatives = np.flatnonzero(~y)
-    n = len(y)
     rng = np.random.default_rng(seed)
+    large = len(negatives) > LARGE_NEGATIVES
+    n = len(positives) if large else len(y)
     chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
-    orders = {name: _ranking(inp.scores, y) for name, inp in inputs.items()}
+    prepared = {
+        name: (_IntervalRanking(inp, y) if large else _ranking(inp.scores, y))
+        for name, inp in inputs.items()
+    }
     collected: dict[str, dict[str, dict[str, list]]] = {
         name: {"default": {}, "tuned": {}} for name in inputs
     }
     done = 0
     while done < resamples:
         b = min(chunk, resamples - done)
-        weights = np.zeros((b, n), dtype=np.float64)
-        weights[:, positives] = rng.multinomial(
-            len(positives), np.full(len(positives), 1 / len(positives)), size=b
-        )
-        weights[:, negatives] = rng.multinomial(
-            len(negatives), np.full(len(negatives), 1 / len(negatives)), size=b
-        )
-        for name, inp in inputs.items():
-            _accumulate(collected[name], weights, y, inp, orders[name])
+        positive_weights = _uniform_counts(rng, len(positives), b)
+        if large:
+            for name in inputs:
+                prepared[name].accumulate(collected[name], positive_weights, rng)
+        else:
+            weights = np.zeros((b, len(y)), dtype=np.float64)
+            weights[:, positives] = positive_weights
+            weights[:, negatives] = _uniform_counts(rng, len(negatives), b)
+            for name, inp in inputs.items():
+                _accumulate(collected[name], weights, y, inp, prepared[name])
         done += b
     return {
         name: {
@@ -131,6 +133,88 @@ def bootstrap(
         }
         for name, parts in collected.items()
     }
+
+
+def _uniform_counts(rng, rows: int, resamples: int) -> np.ndarray:
+    """How often each of ``rows`` rows is drawn in each resample (multinomial counts)."""
+    return rng.multinomial(rows, np.full(rows, 1 / rows), size=resamples).astype(np.float64)
+
+
+def _add_to(table, sums) -> None:
+    for part, values in sums.items():
+        for key, value in values.items():
+            table[part].setdefault(key, []).append(value)
+
+
+class _IntervalRanking:
+    """Bootstrap of one strategy when negatives are many.
+
+    Positives are resampled row by row (shared weights). Negatives are resampled as multinomial
+    counts over the intervals that the positives' distinct scores cut the score axis into, which
+    is exactly what ranking metrics depend on; thresholded counts of negatives are binomial, and
+    the negatives' share of Brier / log-loss uses its normal approximation (N > 20,000).
+    """
+
+    def __init__(self, inp: BootstrapInput, y: np.ndarray):
+        self.inp = inp
+        self.repeats = []
+        for r in range(inp.scores.shape[0]):
+            scores = inp.scores[r]
+            pos, neg = scores[y], np.sort(scores[~y])
+            cuts = np.unique(pos)[::-1]
+            above = len(neg) - np.searchsorted(neg, cuts, side="right")  # negatives > cut
+            at_or_above = len(neg) - np.searchsorted(neg, cuts, side="left")
+            sizes = np.empty(2 * len(cuts) + 1)
+            sizes[0] = above[0]
+            sizes[1::2] = at_or_above - above
+            sizes[2:-1:2] = above[1:] - at_or_above[:-1]
+            sizes[-1] = len(neg) - at_or_above[-1]
+            level = np.searchsorted(-cuts, -pos)  # index of each positive's cut
+            order = np.argsort(level, kind="mergesort")
+            starts = np.flatnonzero(np.r_[True, level[order][1:] != level[order][:-1]])
+            losses = None
+            if inp.probabilistic:
+                clipped = np.clip(scores, 1e-15, 1 - 1e-15)
+                losses = {
+                    "brier": ((scores - y) ** 2),
+                    "log_loss": -(y * np.log(clipped) + (~y) * np.log(1 - clipped)),
+                }
+            self.repeats.append((sizes / len(neg), order, starts, len(neg), losses, y))
+
+    def accumulate(self, table, positive_weights, rng) -> None:
+        b = len(positive_weights)
+        total_pos = positive_weights.sum(axis=1)[0]
+        sums: dict[str, dict[str, np.ndarray]] = {"default": {}, "tuned": {}}
+        for r, (shares, order, starts, n_neg, losses, y) in enumerate(self.repeats):
+            counts = rng.multinomial(n_neg, shares, size=b).astype(np.float64)
+            cumulative = np.cumsum(counts, axis=1)
+            fp_ge = cumulative[:, 1::2]
+            fp_gt = fp_ge - counts[:, 1::2]
+            tp_eq = np.add.reduceat(positive_weights[:, order], starts, axis=1)
+            tp_ge = np.cumsum(tp_eq, axis=1)
+            tp_gt = tp_ge - tp_eq
+            pr_auc = np.sum(tp_eq / total_pos * tp_ge / np.maximum(tp_ge + fp_ge, 1e-12), axis=1)
+            ties = (fp_ge - fp_gt) * (tp_gt + tp_ge) / 2
+            gaps = (fp_gt[:, 1:] - fp_ge[:, :-1]) * tp_ge[:, :-1]
+            tail = (n_neg - fp_ge[:, -1]) * total_pos
+            roc_auc = (ties.sum(axis=1) + gaps.sum(axis=1) + tail) / (total_pos * n_neg)
+            free = {"pr_auc": pr_auc, "roc_auc": roc_auc}
+            if losses is not None:
+                for key, loss in losses.items():
+                    negative_loss = loss[~y]
+                    spread = np.sqrt(n_neg * negative_loss.var()) * rng.standard_normal(b)
+                    total = positive_weights @ loss[y] + n_neg * negative_loss.mean() + spread
+                    free[key] = total / (total_pos + n_neg)
+            for part, predicted in (
+                ("default", self.inp.default_pred[r]),
+                ("tuned", self.inp.tuned_pred[r]),
+            ):
+                tp = positive_weights @ predicted[y]
+                fp = rng.binomial(n_neg, predicted[~y].mean(), size=b).astype(np.float64)
+                values = {**free, **metrics_from_counts(tp, fp, n_neg - fp, total_pos - tp)}
+                for key, value in values.items():
+                    sums[part][key] = sums[part].get(key, 0.0) + value / len(self.repeats)
+        _add_to(table, sums)
 
 
 def _ranking(scores: np.ndarray, y: np.ndarray):
@@ -175,9 +259,7 @@ def _accumulate(table, weights, y, inp: BootstrapInput, rankings) -> None:
             values = {**free, **metrics_from_counts(tp, fp, tn, fn)}
             for key, value in values.items():
                 sums[part][key] = sums[part].get(key, 0.0) + value / repeats
-    for part, values in sums.items():
-        for key, value in values.items():
-            table[part].setdefault(key, []).append(value)
+    _add_to(table, sums)
 
 
 def interval(distribution: np.ndarray) -> tuple[float, float]:
