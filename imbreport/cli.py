@@ -8,6 +8,7 @@ stdout carries only the JSON of ``-o -``.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from importlib import resources
@@ -17,14 +18,26 @@ import click
 from imbreport import __version__
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-STRATEGY_NAMES = (
-    "majority, logreg, undersample, oversample, smote, balanced, xgboost, isolation_forest"
+EXIT_TERMINATED = 128 + signal.SIGTERM
+#: The strategy registry's names (kept here so that parsing options never imports scikit-learn;
+#: a test checks them against ``imbreport.strategies.STRATEGIES``).
+STRATEGIES = (
+    "majority",
+    "logreg",
+    "undersample",
+    "oversample",
+    "smote",
+    "balanced",
+    "xgboost",
+    "isolation_forest",
 )
+STRATEGY_NAMES = ", ".join(STRATEGIES)
+CONFIG_SOURCE = "imbreport.config_source"
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
     "  0  report(s) written, all gates passed\n"
-    "  1  report(s) written, a quality gate failed\n"
+    "  1  report(s) written, a quality gate failed (or --fail-if-worse found a drop)\n"
     "  2  bad usage or bad input; nothing written\n"
     "  3  internal error (please report it; --debug shows the traceback)"
 )
@@ -98,7 +111,6 @@ def run_analysis(
 ) -> int:
     """The shared body of ``analyze`` and ``demo``: evaluate, render every output, return the code."""
     from imbreport.api import analyze
-    from imbreport.render import output_format, render
 
     check_outputs(outputs)
     report = analyze(
@@ -107,6 +119,14 @@ def run_analysis(
         display_name=display_name if display_name is not None else data_path,
         **options,
     )
+    describe_data(report, messages)
+    write_outputs(report, outputs, options.get("paper"), messages)
+    describe_outcome(report, messages)
+    return report.return_code
+
+
+def describe_data(report, messages: Messages) -> None:
+    """What was read: the target, the positive class and its prevalence; warnings with -v."""
     ds = report.results.dataset
     messages.info(
         f"Target column '{ds.target}' ({ds.target_chosen_by}); positive class '{ds.positive_label}': "
@@ -114,11 +134,14 @@ def run_analysis(
     )
     for warning in report.results.warnings:
         messages.detail(f"Warning: {warning}")
-    rendered = [
-        (path, render(report, output_format(path), options.get("paper"))) for path in outputs
-    ]
-    from imbreport.render import write_atomic
 
+
+def write_outputs(report, outputs: tuple[str, ...], paper: str | None, messages: Messages) -> None:
+    """Render every output first (a failure leaves every file untouched), then write each one
+    atomically; ``-`` goes to stdout."""
+    from imbreport.render import output_format, render, write_atomic
+
+    rendered = [(path, render(report, output_format(path), paper)) for path in outputs]
     for path, content in rendered:
         if path == "-":
             sys.stdout.buffer.write(content)
@@ -126,47 +149,125 @@ def run_analysis(
         else:
             write_atomic(path, content)
             messages.info(f"Wrote {path}")
+
+
+def describe_outcome(report, messages: Messages) -> None:
+    """The recommendation, the changes and the gates on stderr; failures even with --quiet."""
     recommended = report.results.recommended
-    messages.info(
-        f"Recommended: {recommended.strategy}"
-        + (
-            f" at threshold {recommended.threshold:.3f}"
-            if recommended.threshold is not None
-            else ""
-        )
-        if recommended.strategy
-        else "No strategy beats chance on this data."
-    )
+    if recommended.strategy is None:
+        messages.info("No strategy beats chance on this data.")
+    else:
+        at = "" if recommended.threshold is None else f" at threshold {recommended.threshold:.3f}"
+        messages.info(f"Recommended: {recommended.strategy}{at}")
+    if report.changes is not None:
+        for line in report.changes["highlights"]:
+            messages.detail(f"Change: {line}")
+        if report.changes["failed"]:
+            click.echo(
+                "Worse than the previous run (--fail-if-worse): "
+                + " ".join(report.changes["highlights"][:2]),
+                err=True,
+            )
     for gate in report.gates:
-        if not gate.passed:
+        if gate.passed:
+            messages.detail(f"Gate passed: {gate.message}")
+        else:
             click.echo(f"Gate failed: {gate.message}", err=True)
-    return report.return_code
+
+
+class Terminated(BaseException):
+    """SIGTERM (a cron or CI timeout) turned into an exception so that temporary files are removed."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def install_signal_handlers():
+    """Make SIGTERM unwind like Ctrl-C; returns the previous handler (``None`` off the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (e.g. some test runners)
+        return None
 
 
 def guarded(body, debug: bool) -> None:
     """Run ``body`` and turn every outcome into the documented exit code."""
+    previous_handler = install_signal_handlers()
+    try:
+        code = _run_guarded(body, debug)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    sys.exit(code)
+
+
+def _run_guarded(body, debug: bool) -> int:
     from imbreport.errors import ImbreportError
 
     try:
-        code = body()
+        return body()
     except ImbreportError as exc:
         if debug:
             raise
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
-    except KeyboardInterrupt:
-        click.echo("Error: interrupted; no report was written.", err=True)
-        sys.exit(130)
+        return EXIT_INPUT
+    except (KeyboardInterrupt, Terminated) as exc:
+        reason = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        click.echo(
+            f"Error: {reason}; files not yet written were left untouched, no partial file remains.",
+            err=True,
+        )
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug: say so, exit 3
         if debug:
             raise
         click.echo(
-            f"Error: internal error ({type(exc).__name__}: {exc}). Nothing was written. "
+            f"Error: internal error ({type(exc).__name__}: {exc}). No partial file was written. "
             "Run again with --debug for the traceback and please report it.",
             err=True,
         )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(code)
+        return EXIT_INTERNAL
+
+
+class GateType(click.ParamType):
+    """``[STRATEGY.]METRIC=VALUE`` → ``GateSpec``; a bad spec is a usage error (exit 2)."""
+
+    name = "gate"
+
+    def __init__(self, direction: str):
+        self.direction = direction
+
+    def convert(self, value, param, ctx):
+        from imbreport.errors import ConfigError
+        from imbreport.gates import GateSpec, parse_gate
+
+        if isinstance(value, GateSpec):
+            return value
+        try:
+            return parse_gate(str(value), self.direction, STRATEGIES)
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def config_callback(read_pyproject: bool):
+    """The eager ``--config`` callback: the file's options become the command's defaults."""
+
+    def load(ctx: click.Context, param, value):
+        from imbreport.configfile import find_pyproject_options, read_toml, to_default_map
+
+        if value is not None:
+            source, table = value, read_toml(value)
+        else:
+            found = find_pyproject_options() if read_pyproject else None
+            if found is None:
+                return
+            source, table = found
+        defaults = to_default_map(table, ctx.command, ctx, source)
+        ctx.default_map = {**(ctx.default_map or {}), **defaults}
+        ctx.meta[CONFIG_SOURCE] = source
+
+    return load
 
 
 def _split_names(ctx, param, value):
@@ -176,9 +277,19 @@ def _split_names(ctx, param, value):
     return names or None
 
 
-def analysis_options(func):
+def analysis_options(read_pyproject: bool = False):
     """Options shared by ``analyze`` and ``demo`` (defined once)."""
-    options = [
+
+    def decorate(func):
+        for option in reversed(_shared_options(read_pyproject)):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _shared_options(read_pyproject: bool) -> list:
+    return [
         click.option(
             "-o",
             "--output",
@@ -265,25 +376,77 @@ def analysis_options(func):
             help="Paper size of PDF output.",
         ),
         click.option(
+            "--fail-under",
+            multiple=True,
+            type=GateType("under"),
+            metavar="[STRATEGY.]METRIC=VALUE",
+            help="Quality gate: exit 1 when the metric is below VALUE, on the recommended "
+            "strategy or on STRATEGY (repeatable), e.g. pr_auc=0.6, xgboost.recall=0.8. "
+            "Thresholded metrics are read at the tuned threshold. [default: none]",
+        ),
+        click.option(
+            "--fail-over",
+            multiple=True,
+            type=GateType("over"),
+            metavar="[STRATEGY.]METRIC=VALUE",
+            help="Quality gate for lower-is-better metrics (brier, log_loss): exit 1 when "
+            "the metric is above VALUE (repeatable). [default: none]",
+        ),
+        click.option(
+            "--compare",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            metavar="PREVIOUS.json",
+            help="Compare with a previous JSON report: adds a 'changes' section. [default: off]",
+        ),
+        click.option(
+            "--fail-if-worse",
+            is_flag=True,
+            default=False,
+            help="With --compare: exit 1 when the recommended strategy's PR-AUC dropped "
+            "beyond its intervals. [default: off]",
+        ),
+        click.option(
+            "--config",
+            type=click.Path(exists=True, dir_okay=False),
+            is_eager=True,
+            expose_value=False,
+            callback=config_callback(read_pyproject),
+            metavar="FILE.toml",
+            help="Read options from a TOML file (long option names, e.g. positive_label = "
+            '"yes"); command-line options override it. [default: '
+            + ("[tool.imbreport] of ./pyproject.toml if present]" if read_pyproject else "none]"),
+        ),
+        click.option(
             "--no-timings",
             is_flag=True,
             default=False,
-            help="Leave run timings out of the JSON and HTML (byte-identical reruns).",
+            help="Leave run timings out of the JSON and HTML (byte-identical reruns). "
+            "[default: off]",
         ),
-        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
-        click.option("-v", "--verbose", count=True, help="Print details (warnings, choices)."),
         click.option(
-            "--debug", is_flag=True, help="Show Python tracebacks instead of short errors."
+            "-q", "--quiet", is_flag=True, help="Print nothing but errors. [default: off]"
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            count=True,
+            help="Print details (warnings, gates passed, changes, config file). [default: off]",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            help="Show Python tracebacks instead of short errors. [default: off]",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def _collect(kwargs: dict) -> tuple[dict, Messages, bool]:
     messages = Messages(kwargs.pop("quiet"), kwargs.pop("verbose"))
     debug = kwargs.pop("debug")
+    source = click.get_current_context().meta.get(CONFIG_SOURCE)
+    if source:
+        messages.detail(f"Options read from {source}.")
     kwargs["timings"] = not kwargs.pop("no_timings")
     kwargs["paper"] = kwargs["paper"].lower()
     return kwargs, messages, debug
@@ -333,7 +496,7 @@ def main():
 @click.option(
     "--decimal", default=".", show_default=True, help="Decimal mark of numbers, e.g. ','."
 )
-@analysis_options
+@analysis_options(read_pyproject=True)
 def analyze(data, **kwargs):
     """Evaluate every imbalance strategy on DATA (a CSV file, optionally .gz) and write reports.
 
@@ -350,7 +513,7 @@ def analyze(data, **kwargs):
 
 
 @main.command(epilog=EXIT_CODES_HELP)
-@analysis_options
+@analysis_options()
 def demo(**kwargs):
     """Run analyze on the reference article's bundled dataset (1,000 rows, 50 positives).
 

@@ -65,12 +65,36 @@ def _svg_markup(svg: str):
     return Markup(svg)
 
 
+#: What would start a Markdown block: a heading, a list item, a rule or setext underline, a fence,
+#: a link reference definition.
+_BLOCK_START = re.compile(
+    r"^(?:#{1,6}(?:\s|$)|[-+*](?:\s|$)|\d{1,9}[.)](?:\s|$)|[-*_=\s]{3,}$|~~~|\[)"
+)
+
+
 def markdown_escape(value) -> str:
-    """Escape a data string for Markdown (and the HTML that Markdown renderers allow)."""
+    """Make a data string safe inline in GitHub-flavoured Markdown, and nothing more.
+
+    HTML-special characters become entities (no raw HTML, no ``<autolink>``); ``|`` and backticks
+    are backslash-escaped (tables, code spans), as is ``](`` (no link or image made of data) and a
+    leading block marker (heading, list, quote, rule); backslashes are doubled so data cannot undo
+    an escape; newlines become spaces. Ordinary punctuation such as ``(``, ``[`` and ``_`` stays
+    as it is. Not for use inside backtick code spans, where entities would show literally.
+    """
     text = "" if value is None else str(value)
+    text = re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
-    return re.sub(r"[\r\n]+", " ", text)
+    text = text.replace("|", "\\|").replace("`", "\\`").replace("](", "]\\(")
+    return _escape_block_start(text)
+
+
+def _escape_block_start(text: str) -> str:
+    """A backslash before the marker (after the digits of an ordered-list number)."""
+    if not _BLOCK_START.match(text):
+        return text
+    digits = len(text) - len(text.lstrip("0123456789"))
+    return text[:digits] + "\\" + text[digits:]
 
 
 def render_html(report: Report, paper: str | None = None) -> str:

@@ -1,0 +1,324 @@
+"""Comparing this run with a previous one (``--compare PREVIOUS.json``): the ``changes`` section.
+
+Pure functions on two JSON reports (``Report.to_dict()`` values): nothing is read or written here.
+A metric change is *significant* only when it exceeds the intervals: the new value lies outside
+the previous run's 95% interval **and** the previous value lies outside the new run's interval.
+Thresholded metrics are compared at each strategy's tuned threshold (as the gates read them).
+The prevalence shift is tested with a two-proportion z-test at the 5% level.
+
+``changes["failed"]`` is true only with ``--fail-if-worse`` and a significant drop of the
+recommended strategy's primary metric (PR-AUC): the current recommendation against the previous
+one, or a recommendation lost because nothing beats chance any more.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from imbreport.errors import InputError
+from imbreport.model import LOWER_IS_BETTER, METRIC_KEYS, SCHEMA_VERSION, THRESHOLD_FREE
+
+PRIMARY_METRIC = "pr_auc"
+Z_95 = 1.959964
+#: Keys a previous report needs, as paths into the JSON, with the JSON type expected.
+REQUIRED_KEYS = (
+    (("schema_version",), str),
+    (("dataset", "rows_used"), int),
+    (("dataset", "positives"), int),
+    (("dataset", "prevalence"), (int, float)),
+    (("strategies",), list),
+    (("recommended",), dict),
+)
+PROTOCOL_KEYS = ("kind", "folds", "repeats", "test_fraction", "seed", "threshold_objective")
+
+
+def validate_previous(data: Any, source: str) -> dict[str, Any]:
+    """Check that ``data`` is an imbreport JSON report this version can compare with."""
+    if not isinstance(data, dict):
+        raise InputError(f"The previous report '{source}' is not an imbreport JSON report.")
+    for path, kind in REQUIRED_KEYS:
+        value = _get(data, path)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise InputError(
+                f"The previous report '{source}' has no valid '{'.'.join(path)}'; "
+                "give a JSON file written by imbreport (-o result.json)."
+            )
+    if _major(data["schema_version"]) != _major(SCHEMA_VERSION):
+        raise InputError(
+            f"The previous report '{source}' uses schema_version {data['schema_version']}; this "
+            f"imbreport writes {SCHEMA_VERSION} and compares only with {_major(SCHEMA_VERSION)}.x "
+            "reports (see the migration notes in docs/audit.md)."
+        )
+    for index, item in enumerate(data["strategies"]):
+        if not _valid_strategy(item):
+            raise InputError(
+                f"The previous report '{source}' has an invalid 'strategies[{index}]' entry "
+                "(a name and metrics of the form {'value': …, 'ci': […]} are expected)."
+            )
+    return data
+
+
+def _valid_strategy(item: Any) -> bool:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        return False
+    tables = (item.get("metrics") or {}, item.get("tuned_metrics") or {})
+    return all(
+        isinstance(table, dict) and all(isinstance(m, dict) for m in table.values())
+        for table in tables
+    )
+
+
+def compare_reports(
+    previous: dict[str, Any], current: dict[str, Any], *, fail_if_worse: bool = False
+) -> dict[str, Any]:
+    """The ``changes`` section: what moved between ``previous`` and ``current``."""
+    strategies = [
+        _strategy_change(name, _by_name(previous, name), _by_name(current, name))
+        for name in _strategy_names(previous, current)
+    ]
+    primary = primary_change(previous, current)
+    worse = primary["significant_drop"]
+    changes = {
+        "previous": _identity(previous),
+        "notes": comparability_notes(previous, current),
+        "prevalence": prevalence_shift(previous["dataset"], current["dataset"]),
+        "recommendation": recommendation_change(previous, current),
+        "primary": primary,
+        "strategies": strategies,
+        "worse": worse,
+        "fail_if_worse": fail_if_worse,
+        "failed": bool(fail_if_worse and worse),
+    }
+    changes["highlights"] = highlights(changes)
+    return changes
+
+
+def significant(previous: dict | None, current: dict | None) -> bool:
+    """Each value lies outside the other run's 95% interval (both intervals must be known)."""
+    if not previous or not current:
+        return False
+    before, after = previous.get("value"), current.get("value")
+    if before is None or after is None or not previous.get("ci") or not current.get("ci"):
+        return False
+    return not _inside(after, previous["ci"]) and not _inside(before, current["ci"])
+
+
+def prevalence_shift(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The change in prevalence and whether a two-proportion z-test finds it significant."""
+    n0, n1 = previous["rows_used"], current["rows_used"]
+    p0, p1 = previous["positives"] / max(n0, 1), current["positives"] / max(n1, 1)
+    pooled = (previous["positives"] + current["positives"]) / max(n0 + n1, 1)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / max(n0, 1) + 1 / max(n1, 1)))
+    z = 0.0 if spread == 0 else (p1 - p0) / spread
+    return {
+        "previous": _round(p0),
+        "current": _round(p1),
+        "difference": _round(p1 - p0),
+        "z": _round(z, 3),
+        "significant": abs(z) > Z_95,
+        "previous_rows": n0,
+        "current_rows": n1,
+    }
+
+
+def recommendation_change(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Which strategy and threshold were recommended before and now."""
+    before, after = previous["recommended"], current["recommended"]
+    threshold_before, threshold_after = before.get("threshold"), after.get("threshold")
+    return {
+        "previous": before.get("strategy"),
+        "current": after.get("strategy"),
+        "changed": before.get("strategy") != after.get("strategy"),
+        "previous_threshold": threshold_before,
+        "current_threshold": threshold_after,
+        "threshold_difference": _difference(threshold_before, threshold_after),
+    }
+
+
+def primary_change(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The recommended strategy's PR-AUC now against the previously recommended one's."""
+    name_before = previous["recommended"].get("strategy")
+    name_after = current["recommended"].get("strategy")
+    before = _metric(_by_name(previous, name_before), PRIMARY_METRIC)
+    after = _metric(_by_name(current, name_after), PRIMARY_METRIC)
+    lost = name_before is not None and name_after is None
+    value_before = before.get("value") if before else None
+    value_after = after.get("value") if after else None
+    dropped = value_before is not None and value_after is not None and value_after < value_before
+    return {
+        "metric": PRIMARY_METRIC,
+        "previous_strategy": name_before,
+        "current_strategy": name_after,
+        "previous": value_before,
+        "current": value_after,
+        "difference": _difference(value_before, value_after),
+        "recommendation_lost": lost,
+        "significant_drop": lost or (dropped and significant(before, after)),
+    }
+
+
+def comparability_notes(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Plain sentences on what differs between the two runs besides the results."""
+    notes = []
+    old, new = previous["dataset"], current["dataset"]
+    if old.get("sha256") and old.get("sha256") == new.get("sha256"):
+        notes.append("The data file's contents are identical to the previous run's (SHA-256).")
+    elif old.get("sha256"):
+        notes.append("The data changed since the previous run (different SHA-256).")
+    for key in ("target", "positive_label"):
+        if old.get(key) != new.get(key):
+            notes.append(
+                f"The {key.replace('_', ' ')} differs ('{old.get(key)}' before, "
+                f"'{new.get(key)}' now): the runs do not measure the same thing."
+            )
+    old_protocol, new_protocol = previous.get("protocol") or {}, current.get("protocol") or {}
+    differing = [k for k in PROTOCOL_KEYS if old_protocol.get(k) != new_protocol.get(k)]
+    if differing:
+        notes.append(
+            f"The protocol differs ({', '.join(differing)}): part of any change may come from it."
+        )
+    return notes
+
+
+def highlights(changes: dict[str, Any]) -> list[str]:
+    """The changes worth a reader's attention, one plain sentence each."""
+    lines = []
+    prevalence = changes["prevalence"]
+    if prevalence["significant"]:
+        lines.append(
+            f"Prevalence shifted from {prevalence['previous']:.2%} to {prevalence['current']:.2%}."
+        )
+    recommendation = changes["recommendation"]
+    if recommendation["changed"]:
+        lines.append(
+            f"The recommendation changed from {recommendation['previous'] or 'none'} to "
+            f"{recommendation['current'] or 'none'}."
+        )
+    primary = changes["primary"]
+    if primary["recommendation_lost"]:
+        lines.append("No strategy beats chance any more: the recommendation was lost.")
+    elif primary["significant_drop"]:
+        lines.append(
+            f"The recommended strategy's PR-AUC dropped significantly, from "
+            f"{primary['previous']:.3f} ({primary['previous_strategy']}) to "
+            f"{primary['current']:.3f} ({primary['current_strategy']})."
+        )
+    for strategy in changes["strategies"]:
+        for change in strategy["metrics"]:
+            if change["significant"]:
+                lines.append(
+                    f"{strategy['name']}: {change['metric']} {change['direction']}, "
+                    f"{change['previous']:.3f} to {change['current']:.3f}."
+                )
+    return lines
+
+
+def _strategy_change(name: str, before: dict | None, after: dict | None) -> dict[str, Any]:
+    status = _status(before, after)
+    out: dict[str, Any] = {"name": name, "status": status, "metrics": [], "threshold": None}
+    if status != "compared":
+        return out
+    out["metrics"] = [
+        _metric_change(key, _metric(before, key) or {}, _metric(after, key) or {})
+        for key in METRIC_KEYS
+    ]
+    out["threshold"] = _threshold_change(before.get("threshold"), after.get("threshold"))
+    return out
+
+
+def _status(before: dict | None, after: dict | None) -> str:
+    if before is None:
+        return "new"
+    if after is None:
+        return "removed"
+    if before.get("status") != "ok" or after.get("status") != "ok":
+        return "skipped"
+    return "compared"
+
+
+def _metric_change(key: str, before: dict, after: dict) -> dict[str, Any]:
+    difference = _difference(before.get("value"), after.get("value"))
+    is_significant = significant(before, after)
+    return {
+        "metric": key,
+        "at": "threshold-free" if key in THRESHOLD_FREE else "tuned threshold",
+        "previous": before.get("value"),
+        "current": after.get("value"),
+        "difference": difference,
+        "significant": is_significant,
+        "direction": _direction(key, difference) if is_significant else "within_intervals",
+    }
+
+
+def _threshold_change(before: dict | None, after: dict | None) -> dict[str, Any]:
+    value_before = (before or {}).get("value")
+    value_after = (after or {}).get("value")
+    spread = (before or {}).get("spread")
+    return {
+        "previous": value_before,
+        "current": value_after,
+        "difference": _difference(value_before, value_after),
+        "outside_previous_spread": bool(
+            spread and value_after is not None and not _inside(value_after, spread)
+        ),
+    }
+
+
+def _direction(key: str, difference: float) -> str:
+    better = difference < 0 if key in LOWER_IS_BETTER else difference > 0
+    return "better" if better else "worse"
+
+
+def _metric(strategy: dict | None, key: str) -> dict | None:
+    """A strategy's metric as gates read it: thresholded ones at the tuned threshold."""
+    if strategy is None:
+        return None
+    tuned = strategy.get("tuned_metrics") or {}
+    if key not in THRESHOLD_FREE and key in tuned:
+        return tuned[key]
+    return (strategy.get("metrics") or {}).get(key)
+
+
+def _strategy_names(previous: dict, current: dict) -> list[str]:
+    names = [s["name"] for s in current["strategies"]]
+    return names + [s["name"] for s in previous["strategies"] if s["name"] not in names]
+
+
+def _by_name(report: dict, name: str | None) -> dict | None:
+    return next((s for s in report["strategies"] if s.get("name") == name), None)
+
+
+def _identity(report: dict) -> dict[str, Any]:
+    dataset = report["dataset"]
+    return {
+        "source": dataset.get("source"),
+        "sha256": dataset.get("sha256"),
+        "created": report.get("created"),
+        "tool_version": (report.get("tool") or {}).get("version"),
+        "schema_version": report["schema_version"],
+    }
+
+
+def _get(data: dict, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _inside(value: float, interval: list[float]) -> bool:
+    return interval[0] <= value <= interval[1]
+
+
+def _difference(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else _round(after - before)
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def _round(value: float, digits: int = 6) -> float:
+    return round(float(value), digits)

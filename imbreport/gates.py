@@ -1,0 +1,203 @@
+"""Quality gates: parse ``--fail-under`` / ``--fail-over`` specs and check them against results.
+
+Pure functions only: a spec string becomes a ``GateSpec`` (or a ``ConfigError`` that says what was
+expected), and ``evaluate_gates(results, specs)`` returns one ``GateResult`` per spec. Thresholded
+metrics (recall, precision, f1, …) are read at the strategy's tuned threshold; ``pr_auc``,
+``roc_auc``, ``brier`` and ``log_loss`` do not depend on a threshold. A gate on the recommended
+strategy fails when nothing is recommended.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from imbreport.errors import ConfigError
+from imbreport.model import LOWER_IS_BETTER, METRIC_KEYS, THRESHOLD_FREE, GateResult, Results
+
+UNDER, OVER = "under", "over"
+OPTION_OF = {UNDER: "--fail-under", OVER: "--fail-over"}
+RECOMMENDED = "recommended"
+#: The range each metric can take (metrics not listed are in [0, 1]).
+METRIC_RANGES = {"mcc": (-1.0, 1.0), "log_loss": (0.0, math.inf)}
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """One parsed gate: ``strategy`` is ``None`` for the recommended strategy."""
+
+    strategy: str | None
+    metric: str
+    limit: float
+    direction: str  # "under" | "over"
+    text: str  # as the user wrote it, e.g. "xgboost.recall=0.8"
+
+    @property
+    def option(self) -> str:
+        """The gate as a command-line option, e.g. ``--fail-under xgboost.recall=0.8``."""
+        return f"{OPTION_OF[self.direction]} {self.text}"
+
+
+def parse_gate(text: str, direction: str, strategies: Collection[str]) -> GateSpec:
+    """Parse ``METRIC=VALUE`` or ``STRATEGY.METRIC=VALUE``; ``strategies`` are the valid names."""
+    text = text.strip()
+    target, sep, limit_text = text.partition("=")
+    if not sep or not target.strip() or not limit_text.strip():
+        raise ConfigError(
+            f"Gate '{text}' needs the form METRIC=VALUE or STRATEGY.METRIC=VALUE, "
+            f"e.g. {OPTION_OF[direction]} {_example(direction)}."
+        )
+    prefix, _, metric = target.strip().rpartition(".")
+    prefix, metric, limit_text = prefix.strip(), metric.strip(), limit_text.strip()
+    strategy = None if prefix in ("", RECOMMENDED) else prefix
+    _check_name("metric", metric, METRIC_KEYS, text)
+    if strategy is not None:
+        _check_name("strategy", strategy, strategies, text)
+    limit = _parse_limit(limit_text, text)
+    _check_direction(metric, direction)
+    _check_range(metric, limit, text)
+    canonical = f"{prefix}.{metric}={limit_text}" if prefix else f"{metric}={limit_text}"
+    return GateSpec(strategy, metric, limit, direction, canonical)
+
+
+def parse_gates(
+    fail_under: Iterable[str | GateSpec], fail_over: Iterable[str | GateSpec], strategies
+) -> tuple[GateSpec, ...]:
+    """Parse every ``--fail-under`` then every ``--fail-over`` spec (already parsed ones pass)."""
+    specs = []
+    for direction, texts in ((UNDER, fail_under), (OVER, fail_over)):
+        for text in texts:
+            spec = text if isinstance(text, GateSpec) else parse_gate(text, direction, strategies)
+            specs.append(spec)
+    return tuple(specs)
+
+
+def check_selected(specs: Iterable[GateSpec], selected: Collection[str] | None) -> None:
+    """A gate on a named strategy needs that strategy among ``--strategies`` (``None`` = all)."""
+    if selected is None:
+        return
+    for spec in specs:
+        if spec.strategy is not None and spec.strategy not in selected:
+            raise ConfigError(
+                f"Gate '{spec.option}' names strategy '{spec.strategy}', which --strategies leaves "
+                f"out ({', '.join(selected)}). Add it to --strategies or drop the gate."
+            )
+
+
+def evaluate_gates(results: Results, specs: Iterable[GateSpec]) -> tuple[GateResult, ...]:
+    """Check every gate against ``results``; the order of ``specs`` is kept."""
+    return tuple(evaluate_gate(results, spec) for spec in specs)
+
+
+def evaluate_gate(results: Results, spec: GateSpec) -> GateResult:
+    """Check one gate; a missing, skipped or undefined value fails it with the reason."""
+    name = spec.strategy or results.recommended.strategy
+    if name is None:
+        return _result(
+            spec, None, None, "no strategy is recommended (none beats chance), so it fails"
+        )
+    strategy = results.strategy(name)
+    if strategy is None:
+        return _result(spec, name, None, f"strategy '{name}' was not evaluated")
+    if not strategy.ok:
+        return _result(spec, name, None, f"strategy '{name}' was skipped ({strategy.reason})")
+    value = gate_value(strategy, spec.metric)
+    if value is None:
+        return _result(spec, name, None, f"{spec.metric} is undefined for '{name}'")
+    passed = value >= spec.limit if spec.direction == UNDER else value <= spec.limit
+    where = "" if spec.metric in THRESHOLD_FREE else _at_threshold(strategy.threshold)
+    verdict = (
+        f"meets the limit {_number(spec.limit)}"
+        if passed
+        else f"is {spec.direction} the limit {_number(spec.limit)}"
+    )
+    return _result(spec, name, value, f"{spec.metric} {value:.3f}{where} {verdict}", passed=passed)
+
+
+def gate_value(strategy, metric: str) -> float | None:
+    """The value a gate reads: threshold-free metrics as they are, the others at the tuned
+    threshold (the default threshold's figure when the strategy has no tuned one)."""
+    if metric not in THRESHOLD_FREE and metric in strategy.tuned_metrics:
+        return strategy.metric(metric, tuned=True).value
+    return strategy.metric(metric).value
+
+
+def _result(
+    spec: GateSpec, name: str | None, value: float | None, detail: str, passed: bool = False
+) -> GateResult:
+    return GateResult(
+        spec=spec.option,
+        strategy=name,
+        metric=spec.metric,
+        limit=spec.limit,
+        direction=spec.direction,
+        value=value,
+        passed=passed,
+        message=f"{spec.option}: {_subject(spec, name)}: {detail}.",
+    )
+
+
+def _subject(spec: GateSpec, name: str | None) -> str:
+    if spec.strategy is not None:
+        return spec.strategy
+    return f"the recommended strategy ({name})" if name else "the recommended strategy"
+
+
+def _check_name(kind: str, name: str, valid: Collection[str], text: str) -> None:
+    if name in valid:
+        return
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise ConfigError(
+        f"Unknown {kind} '{name}' in gate '{text}'.{hint} Choose from: {', '.join(valid)}."
+    )
+
+
+def _parse_limit(limit_text: str, text: str) -> float:
+    try:
+        limit = float(limit_text)
+    except ValueError:
+        raise ConfigError(
+            f"The limit '{limit_text}' in gate '{text}' is not a number; write e.g. 0.6."
+        ) from None
+    if not math.isfinite(limit):
+        raise ConfigError(f"The limit in gate '{text}' must be a finite number.")
+    return limit
+
+
+def _check_direction(metric: str, direction: str) -> None:
+    lower_is_better = metric in LOWER_IS_BETTER
+    if direction == UNDER and lower_is_better:
+        raise ConfigError(
+            f"{metric} is lower-is-better: use --fail-over {metric}=VALUE "
+            "(fail when it rises above the limit)."
+        )
+    if direction == OVER and not lower_is_better:
+        raise ConfigError(
+            f"--fail-over is for lower-is-better metrics ({', '.join(LOWER_IS_BETTER)}); "
+            f"{metric} is higher-is-better: use --fail-under {metric}=VALUE."
+        )
+
+
+def _check_range(metric: str, limit: float, text: str) -> None:
+    low, high = METRIC_RANGES.get(metric, (0.0, 1.0))
+    if not low <= limit <= high:
+        span = f"{_number(low)} to {_number(high)}" if math.isfinite(high) else f">= {low:g}"
+        raise ConfigError(
+            f"The limit {_number(limit)} in gate '{text}' is outside the range of {metric} "
+            f"({span}); write fractions, e.g. 0.6 rather than 60."
+        )
+
+
+def _example(direction: str) -> str:
+    return "pr_auc=0.6 or xgboost.recall=0.8" if direction == UNDER else "brier=0.05"
+
+
+def _at_threshold(threshold: float | None) -> str:
+    return "" if threshold is None else f" (at the tuned threshold {threshold:.3f})"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
