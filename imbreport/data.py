@@ -3,54 +3,93 @@
 Owns everything between the bytes on disk and the model-ready table: compression, encoding,
 delimiter, header checks, choosing the target and the positive class, deciding which columns are
 features (numeric or categorical) and which are dropped, and counting every dropped row and column.
-Every problem a user can fix raises ``InputError`` with a message naming the column or value.
+Every problem a user can fix raises ``InputError`` (or ``ConfigError`` for a bad option) with a
+message naming the column, the value or the line, and what would work instead.
+
+The happy path stays vectorised (pandas' C parser, ``factorize`` on the target); the slower checks
+that locate a bad line run only when something already looks wrong.
 """
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import csv
 import difflib
 import gzip
 import hashlib
 import io
+import lzma
 import os
 import re
-from collections import Counter
+import warnings as pywarnings
+import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from imbreport.errors import InputError
+from imbreport.errors import ConfigError, InputError
 from imbreport.model import Config, Dataset
 
 TARGET_NAMES = ("target", "label", "class", "y")
+SEPARATORS = (",", ";", "\t", "|")
 MIN_POSITIVES = 2
 FEW_POSITIVES = 10
+MAX_INTEGER_CLASSES = 50
 SNIFF_BYTES = 64 * 1024
+SNIFF_ROWS = 100
+MIXED_NUMERIC_SHARE = 0.95
 _DATE_PATTERN = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
 _ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|index|row)(_|\b|$)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Text pandas would read as missing; in the target such a label stays a class of its own.
+_NA_SPELLINGS = frozenset(
+    {"na", "n/a", "nan", "none", "null", "#n/a", "#na", "-nan", "<na>", "nat", "-1.#ind"}
+)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DECOMPRESSORS = {
+    b"\x1f\x8b": ("gzip", gzip.decompress),
+    b"BZh": ("bzip2", bz2.decompress),
+    b"\xfd7zXZ\x00": ("xz", lzma.decompress),
+}
+
+
+@dataclass(frozen=True)
+class CsvText:
+    """A data file as UTF-8 bytes (no BOM), with the delimiter and decimal mark to parse it."""
+
+    data: bytes
+    sep: str
+    decimal: str
+
+
+# --- the two entry points ----------------------------------------------------------------------
 
 
 def load_dataset(path: str, config: Config, display_name: str | None = None) -> Dataset:
     """Read ``path`` and return the validated ``Dataset`` described by ``config``."""
+    sep, decimal = _delimiter_options(config.sep, config.decimal)
     raw = _read_bytes(path)
-    name = display_name if display_name is not None else os.path.basename(path)
-    text_head, compression = _head_text(raw)
-    encoding = config.encoding or _detect_encoding(raw, compression)
-    warnings: list[str] = []
-    if config.encoding is None and encoding != "utf-8-sig":
-        warnings.append(f"The file is not valid UTF-8; it was read as {encoding}.")
-    head = _decode(text_head, encoding)
-    sep = config.sep or _sniff_separator(head)
-    header = _read_header(head, sep)
-    frame = _read_frame(raw, compression, encoding, sep, config.decimal, header)
+    data, notes = _to_utf8(_decompress(raw), config.encoding)
+    head = _head(data)
+    _check_is_text(head)
+    csv_text = CsvText(data, sep or _sniff_separator(head, decimal), decimal)
+    header, header_notes = _read_header(csv_text)
+    frame = _read_frame(csv_text, header)
     return build_dataset(
         frame,
         config,
-        source_name=name,
+        source_name=display_name if display_name is not None else os.path.basename(path),
         sha256=hashlib.sha256(raw).hexdigest(),
-        warnings=warnings,
-        raw_target=lambda col: _read_target_as_text(raw, compression, encoding, sep, col),
+        warnings=notes + header_notes,
+        raw_target=lambda position: _read_column_as_text(csv_text, position),
     )
 
 
@@ -63,61 +102,50 @@ def build_dataset(
     warnings: list[str] | None = None,
     raw_target=None,
 ) -> Dataset:
-    """Turn an already-read table into a ``Dataset`` (used by the CSV loader and the Python API)."""
+    """Turn an already-read table into a ``Dataset`` (used by the CSV loader and the Python API).
+
+    ``raw_target(position)`` may return the target column re-read as text, so that labels pandas
+    reads as missing (``NA``, ``None``) can stay labels.
+    """
     warnings = list(warnings or [])
-    if frame.shape[1] < 2:
-        raise InputError(
-            f"The data has {frame.shape[1]} column(s); at least one feature column and one "
-            "target column are needed. If the file uses another delimiter, pass --sep."
-        )
-    if len(frame) == 0:
-        raise InputError("The data has a header but no rows.")
-    _check_duplicate_columns([str(c) for c in frame.columns])
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    target, chosen_by = _choose_target(list(frame.columns), config.target)
+    frame = _checked_frame(frame)
+    target, chosen_by = _choose_target(frame, config.target)
     rows_read = len(frame)
+    position = frame.columns.get_loc(target)
+    text_column = (lambda: raw_target(position)) if raw_target is not None else None
+    codes, names, label_notes = _target_classes(frame[target], text_column, target)
+    warnings.extend(label_notes)
 
-    labels = _target_labels(frame[target], raw_target, target)
-    missing_label = labels.isna()
     rows_dropped: dict[str, int] = {}
-    if missing_label.any():
-        rows_dropped["missing label"] = int(missing_label.sum())
-        frame = frame.loc[~missing_label.to_numpy()]
-        labels = labels[~missing_label]
-    if len(labels) == 0:
-        raise InputError(f"Every value of the target column '{target}' is missing.")
-
-    counts = Counter(labels.tolist())
-    _check_target_kind(frame[target], counts, target)
-    positive, negative = _choose_positive(counts, config.positive_label, target)
-    y = (labels.to_numpy() == positive).astype(np.int8)
-    class_counts = {label: int(n) for label, n in sorted(counts.items(), key=lambda kv: -kv[1])}
-    positives = int(y.sum())
-    if positives < MIN_POSITIVES:
-        raise InputError(
-            f"Only {positives} row(s) of the positive class '{positive}' in column '{target}'; "
-            f"at least {MIN_POSITIVES} are needed to evaluate anything (class counts: "
-            f"{_counts_text(class_counts)})."
-        )
-    if positives == len(y):
-        raise InputError(
-            f"Every row has the positive label '{positive}'; there is nothing to tell apart."
-        )
-    if positives <= FEW_POSITIVES:
+    labelled = codes >= 0
+    if not labelled.all():
+        rows_dropped["missing label"] = int((~labelled).sum())
+        frame, codes = frame.loc[labelled], codes[labelled]
+    where = _where_chosen(chosen_by)
+    if len(codes) == 0:
+        raise InputError(f"Every value of the target column '{target}' is missing{where}.")
+    counts = dict(zip(names, np.bincount(codes, minlength=len(names)).tolist(), strict=True))
+    _check_target_kind(names, counts, target, where)
+    positive, negative = _choose_positive(counts, config.positive_label, target, where)
+    y = (codes == names.index(positive)).astype(np.int8)
+    class_counts = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    _check_class_sizes(y, positive, target, class_counts)
+    if y.sum() <= FEW_POSITIVES:
         warnings.append(
-            f"Only {positives} positive rows: every figure rests on very few positives, the "
+            f"Only {int(y.sum())} positive rows: every figure rests on very few positives, the "
             "intervals are wide and the results are unstable."
         )
 
-    features = frame.drop(columns=[target])
     X, numeric, categorical, dropped, feature_warnings = prepare_features(
-        features, config.categorical
+        frame.drop(columns=[target]), config.categorical
     )
     warnings.extend(feature_warnings)
     if not numeric and not categorical:
         reasons = "; ".join(f"'{c}': {r}" for c, r in dropped.items()) or "none given"
-        raise InputError(f"No usable feature columns are left after dropping ({reasons}).")
+        raise InputError(
+            f"No usable feature columns are left after dropping ({reasons}). imbreport needs at "
+            "least one numeric or categorical column besides the target."
+        )
 
     sampling_rate = 1.0
     if config.sample is not None and config.sample < len(y):
@@ -127,10 +155,7 @@ def build_dataset(
             f"--sample {config.sample}: every positive kept, {sampling_rate:.2%} of negatives kept. "
             "Prevalence-dependent figures (precision, PR-AUC, accuracy) describe the sample."
         )
-        class_counts = {
-            positive: int(y.sum()),
-            **{negative: int(len(y) - y.sum())},
-        }
+        class_counts = {positive: int(y.sum()), negative: int(len(y) - y.sum())}
 
     return Dataset(
         X=X,
@@ -153,7 +178,46 @@ def build_dataset(
     )
 
 
-# --- reading bytes -----------------------------------------------------------------------------
+def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.shape[1] < 2:
+        raise InputError(
+            f"The data has {frame.shape[1]} column(s); at least one feature column and one "
+            "target column are needed. If the file uses another delimiter, pass --sep."
+        )
+    if len(frame) == 0:
+        raise InputError("The data has a header but no rows.")
+    names = [str(c) for c in frame.columns]
+    _check_duplicate_columns(names)
+    frame = frame.copy()
+    frame.columns = names
+    return frame.reset_index(drop=True)
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+def _delimiter_options(sep: str | None, decimal: str) -> tuple[str | None, str]:
+    """``--sep`` and ``--decimal`` checked: one character each, and not the same one."""
+    if sep is not None:
+        sep = {"\\t": "\t", "tab": "\t"}.get(sep.lower(), sep)
+        if len(sep) != 1 or not (sep == "\t" or (sep.isascii() and sep.isprintable())):
+            raise ConfigError(
+                f"--sep must be a single character such as ',', ';', '|' or tab ('\\t'); "
+                f"got {sep!r}."
+            )
+        if sep in "\"'":
+            raise ConfigError(f"--sep cannot be the quote character {sep!r}.")
+    if len(decimal) != 1 or decimal.isdigit() or decimal in "\"'\t\r\n":
+        raise ConfigError(f"--decimal must be one character such as '.' or ','; got {decimal!r}.")
+    if sep == decimal:
+        raise ConfigError(
+            f"--sep and --decimal are both {sep!r}; a file with decimal commas is usually "
+            "separated by ';' (try --sep ';' --decimal ',')."
+        )
+    return sep, decimal
+
+
+# --- bytes, compression, encoding --------------------------------------------------------------
 
 
 def _read_bytes(path: str) -> bytes:
@@ -171,244 +235,468 @@ def _read_bytes(path: str) -> bytes:
     return raw
 
 
-def _head_text(raw: bytes) -> tuple[bytes, str | None]:
-    """The first bytes of the (decompressed) file, and the compression pandas should use."""
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as handle:
-                head = handle.read(SNIFF_BYTES)
-        except (OSError, EOFError):
-            raise InputError("The file looks gzip-compressed but cannot be decompressed.") from None
-        compression = "gzip"
-    else:
-        head, compression = raw[:SNIFF_BYTES], None
-    if b"\x00" in head:
-        raise InputError("The file is not a CSV text file (it contains binary data).")
-    return head, compression
-
-
-def _full_text_bytes(raw: bytes, compression: str | None) -> bytes:
-    if compression == "gzip":
-        return gzip.decompress(raw)
+def _decompress(raw: bytes) -> bytes:
+    """The file's bytes, decompressed when they start with a gzip, bzip2 or xz signature."""
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputError(
+            "The file is a ZIP archive (an Excel .xlsx workbook is one), not a CSV. Export the "
+            "sheet as CSV (or unzip the file) and pass that instead."
+        )
+    for magic, (kind, decompress) in _DECOMPRESSORS.items():
+        if raw.startswith(magic):
+            try:
+                data = decompress(raw)
+            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+                raise InputError(
+                    f"The file looks {kind}-compressed but cannot be decompressed (truncated or "
+                    "corrupt)."
+                ) from None
+            if not data.strip():
+                raise InputError(f"The {kind}-compressed file is empty.")
+            return data
     return raw
 
 
-def _detect_encoding(raw: bytes, compression: str | None) -> str:
+def _to_utf8(data: bytes, requested: str | None) -> tuple[bytes, list[str]]:
+    """The text as UTF-8 bytes without a BOM, and notes on how it was decoded.
+
+    Without ``--encoding``: a BOM decides, else UTF-8, else Latin-1 (which never fails).
+    """
+    encoding = _codec_name(requested) if requested else _bom_encoding(data) or "utf-8"
     try:
-        _full_text_bytes(raw, compression).decode("utf-8")
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        return "latin-1"
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if requested or encoding != "utf-8":
+            raise InputError(_decode_error_message(data, exc, requested or encoding)) from None
+        text = data.decode("latin-1")
+        note = "The file is not valid UTF-8; it was read as Latin-1 (pass --encoding to choose)."
+        return text.encode("utf-8"), [note]
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+        return data.removeprefix(codecs.BOM_UTF8), []
+    return text.removeprefix("\ufeff").encode("utf-8"), []
 
 
-def _decode(head: bytes, encoding: str) -> str:
+def _codec_name(requested: str) -> str:
     try:
-        text = head.decode(encoding, errors="strict")
-    except UnicodeDecodeError:
-        # the head may cut a multi-byte character in half
-        text = head[:-4].decode(encoding, errors="ignore")
+        return codecs.lookup(requested).name
     except LookupError:
-        raise InputError(f"Unknown encoding '{encoding}' (try utf-8 or latin-1).") from None
-    return text.lstrip("\ufeff")
+        raise ConfigError(
+            f"Unknown encoding '{requested}'. Try utf-8, latin-1, cp1252 or utf-16."
+        ) from None
 
 
-def _sniff_separator(head: str) -> str:
-    lines = head.splitlines()[:50]
-    sample = "\n".join(lines)
+def _bom_encoding(data: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    return None
+
+
+def _decode_error_message(data: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
+    line = data.count(b"\n", 0, exc.start) + 1
+    byte = data[exc.start : exc.start + 1].hex()
+    return (
+        f"The file is not valid {encoding}: byte 0x{byte} on line {line} cannot be decoded. "
+        "Pass the file's real encoding, e.g. --encoding latin-1 or --encoding cp1252."
+    )
+
+
+def _head(data: bytes) -> str:
+    """The first complete lines of the text, for sniffing."""
+    if len(data) <= SNIFF_BYTES:
+        return data.decode("utf-8")
+    head = data[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+    cut = head.rfind("\n")
+    return head[:cut] if cut > 0 else head
+
+
+def _check_is_text(head: str) -> None:
+    control = len(_CONTROL.findall(head))
+    if "\x00" in head or control > max(2, len(head) // 100):
+        raise InputError(
+            "The file is not a CSV text file (it contains binary data). If it is UTF-16 text "
+            "without a byte-order mark, pass --encoding utf-16."
+        )
+
+
+# --- delimiter, header, parsing ----------------------------------------------------------------
+
+
+def _sniff_separator(head: str, decimal: str) -> str:
+    """The candidate delimiter that splits the header widest and every sampled row alike."""
+    candidates = [sep for sep in SEPARATORS if sep != decimal]
+    return max(candidates, key=lambda sep: _separator_score(head, sep))
+
+
+def _separator_score(head: str, sep: str) -> tuple[bool, bool, int, int]:
+    rows = _sample_rows(head, sep)
+    if not rows:
+        return (False, False, 0, 0)
+    width = len(rows[0])
+    agreeing = sum(len(row) == width for row in rows[1:])
+    return (width > 1, agreeing == len(rows) - 1, width, agreeing)
+
+
+def _sample_rows(head: str, sep: str) -> list[list[str]]:
+    rows: list[list[str]] = []
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        for row in csv.reader(io.StringIO(head), delimiter=sep):
+            if row and any(field.strip() for field in row):
+                rows.append(row)
+            if len(rows) >= SNIFF_ROWS:
+                break
     except csv.Error:
-        counts = {d: lines[0].count(d) for d in ",;\t|"} if lines else {}
-        best = max(counts, key=counts.get) if counts else ","
-        return best if counts.get(best) else ","
+        pass
+    return rows
 
 
-def _read_header(head: str, sep: str) -> list[str]:
-    reader = csv.reader(io.StringIO(head), delimiter=sep)
+def _read_header(csv_text: CsvText) -> tuple[list[str], list[str]]:
+    """The column names as written (stripped), checked; names for unnamed columns, with a note."""
+    stream = io.TextIOWrapper(io.BytesIO(csv_text.data), encoding="utf-8", newline="")
     try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError("The file has no header row.") from None
+        rows = csv.reader(stream, delimiter=csv_text.sep)
+        header = next((row for row in rows if not _is_blank(row)), None)
     except csv.Error as exc:
         raise InputError(f"The header row cannot be parsed: {exc}.") from None
-    header = [h.strip() for h in header]
+    if header is None:
+        raise InputError("The file has no header row.")
+    header = [name.strip().lstrip("\ufeff").strip() for name in header]
     if len(header) < 2:
         raise InputError(
-            f"Only one column was found with the delimiter {sep!r}; pass --sep if the file "
-            "uses another delimiter."
+            f"Only one column was found with the delimiter {csv_text.sep!r}; pass --sep if the "
+            "file uses another delimiter."
         )
-    blanks = [i + 1 for i, h in enumerate(header) if not h]
-    if blanks:
-        raise InputError(f"The header has empty column name(s) at position(s) {blanks}.")
+    blanks = [i for i, name in enumerate(header) if not name]
+    for i in blanks:
+        header[i] = f"unnamed_{i + 1}"
     _check_duplicate_columns(header)
-    return header
+    notes = []
+    if blanks:
+        listed = ", ".join(header[i] for i in blanks)
+        notes.append(
+            f"The header has no name for column(s) at position(s) "
+            f"{', '.join(str(i + 1) for i in blanks)}; they are called {listed}."
+        )
+    return header, notes
 
 
 def _check_duplicate_columns(names: list[str]) -> None:
-    duplicates = sorted(n for n, c in Counter(names).items() if c > 1)
+    seen: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        seen.setdefault(name, []).append(position)
+    duplicates = {name: places for name, places in seen.items() if len(places) > 1}
     if duplicates:
-        listed = ", ".join(f"'{d}'" for d in duplicates)
+        listed = "; ".join(
+            f"'{name}' (columns {', '.join(map(str, places))})"
+            for name, places in duplicates.items()
+        )
         raise InputError(f"Duplicate column names: {listed}. Rename them so each is unique.")
 
 
-def _read_frame(
-    raw: bytes, compression: str | None, encoding: str, sep: str, decimal: str, header: list[str]
-) -> pd.DataFrame:
-    text = _full_text_bytes(raw, compression)
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(text),
-            sep=sep,
-            encoding=encoding,
-            decimal=decimal,
-            engine="c",
-            on_bad_lines="error",
-            low_memory=False,
-            skipinitialspace=False,
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError("The file has no header row.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(_parse_error_message(exc)) from None
+def _read_frame(csv_text: CsvText, header: list[str]) -> pd.DataFrame:
+    """Parse the whole file with pandas' C parser; rows of the wrong width are an error."""
+    with pywarnings.catch_warnings():
+        # with index_col=False pandas only warns (and truncates) when the first row is too long
+        pywarnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(csv_text.data),
+                sep=csv_text.sep,
+                decimal=csv_text.decimal,
+                encoding="utf-8",
+                engine="c",
+                index_col=False,
+                on_bad_lines="error",
+                low_memory=False,
+            )
+        except pd.errors.EmptyDataError:
+            raise InputError("The file has no header row.") from None
+        except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
+            raise InputError(_parse_error_message(exc, csv_text, len(header))) from None
+    if frame.shape[1] != len(header):
+        raise InputError(_width_error(csv_text, len(header)) or "The header cannot be parsed.")
     frame.columns = header
-    _check_short_rows(text, encoding, sep, len(header), frame)
+    # pandas pads rows with too few fields with NaN: look closer only when that may have happened
+    if frame.iloc[:, -1].isna().any() and _has_rows_of_other_width(csv_text, len(header)):
+        raise InputError(
+            _width_error(csv_text, len(header)) or "Some rows have fewer fields than the header."
+        )
     return frame
 
 
-def _parse_error_message(exc: Exception) -> str:
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-    if match:
-        expected, line, saw = match.groups()
+def _parse_error_message(exc: Exception, csv_text: CsvText, width: int) -> str:
+    text = str(exc).strip()
+    if "EOF inside string" in text:
+        line = _last_record_line(csv_text)
         return (
-            f"Line {line} has {saw} fields but the header has {expected}. Check the delimiter "
-            "(--sep) and the quoting of that line."
+            f"A quoted field in the row that starts on line {line} is never closed (an "
+            "unmatched '\"'). Fix or remove that quote character."
         )
-    return f"The file cannot be parsed as CSV: {str(exc).strip()}"
+    return _width_error(csv_text, width) or (
+        f"The file cannot be parsed as CSV: {text.removeprefix('Error tokenizing data. ')}"
+    )
 
 
-def _check_short_rows(
-    text: bytes, encoding: str, sep: str, width: int, frame: pd.DataFrame
-) -> None:
-    """pandas pads rows with too few fields with NaN; find them and report the line number."""
-    last = frame.iloc[:, -1]
-    if not last.isna().any():
-        return
-    reader = csv.reader(io.StringIO(text.decode(encoding, errors="replace")), delimiter=sep)
-    for line_number, row in enumerate(reader, start=1):
-        if row and len(row) < width:
-            raise InputError(
-                f"Line {reader.line_num} has {len(row)} fields but the header has {width}. "
-                "Check the delimiter (--sep) and the quoting of that line."
+def _has_rows_of_other_width(csv_text: CsvText, width: int) -> bool:
+    """Whether any non-blank row has a field count other than ``width`` (fast, via pyarrow)."""
+    import pyarrow
+    import pyarrow.csv as pa_csv
+
+    found = []
+
+    def on_invalid(row) -> str:
+        if row.text.strip():
+            found.append(row)
+        return "skip"
+
+    try:  # one thread: with newlines_in_values, more threads only add contention
+        pa_csv.read_csv(
+            io.BytesIO(csv_text.data),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=csv_text.sep, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pa_csv.ConvertOptions(include_columns=[]),
+        )
+    except pyarrow.ArrowException:
+        return _width_error(csv_text, width) is not None
+    return bool(found)
+
+
+def _width_error(csv_text: CsvText, width: int) -> str | None:
+    """A message naming the first line whose field count differs from the header's, if any."""
+    for line, row in _records(csv_text, skip_header=True):
+        if len(row) != width:
+            return (
+                f"Line {line} has {len(row)} field(s) but the header has {width}. Check the "
+                f"delimiter (now {csv_text.sep!r}; pass --sep to change it) and the quoting of "
+                "that line."
             )
-        del line_number
+    return None
 
 
-def _read_target_as_text(
-    raw: bytes, compression: str | None, encoding: str, sep: str, column: str
-) -> pd.Series:
-    """Re-read one column as text so that labels such as ``NA`` or ``None`` stay labels."""
-    values = pd.read_csv(
-        io.BytesIO(_full_text_bytes(raw, compression)),
-        sep=sep,
-        encoding=encoding,
-        usecols=[column],
+def _last_record_line(csv_text: CsvText) -> int:
+    starts = [line for line, _row in _records(csv_text, skip_header=False)]
+    return starts[-1] if starts else 1
+
+
+def _records(csv_text: CsvText, *, skip_header: bool):
+    """(first physical line, fields) of every non-blank record; a slow pass for error messages."""
+    stream = io.TextIOWrapper(io.BytesIO(csv_text.data), encoding="utf-8", newline="")
+    reader = csv.reader(stream, delimiter=csv_text.sep)
+    start = 1
+    try:
+        for row in reader:
+            if not _is_blank(row):
+                if not skip_header:
+                    yield start, row
+                skip_header = False
+            start = reader.line_num + 1
+    except csv.Error:
+        return
+
+
+def _is_blank(row: list[str]) -> bool:
+    return len(row) <= 1 and not "".join(row).strip()
+
+
+def _read_column_as_text(csv_text: CsvText, position: int) -> pd.Series:
+    """Re-read one column as text, with only empty cells missing (so ``NA`` stays a label)."""
+    column = pd.read_csv(
+        io.BytesIO(csv_text.data),
+        sep=csv_text.sep,
+        encoding="utf-8",
+        engine="c",
+        index_col=False,
+        usecols=[position],
         dtype=str,
         keep_default_na=False,
         na_values=[""],
-    )[column]
-    return values.str.strip().replace("", np.nan)
+    ).iloc[:, 0]
+    return column.reset_index(drop=True)
 
 
 # --- target and positive class -----------------------------------------------------------------
 
 
-def _choose_target(columns: list[str], requested: str | None) -> tuple[str, str]:
+def _choose_target(frame: pd.DataFrame, requested: str | None) -> tuple[str, str]:
+    columns = list(frame.columns)
     if requested is not None:
         if requested in columns:
             return requested, "--target"
-        lowered = {c.lower(): c for c in columns}
-        if requested.lower() in lowered:
-            closest = [lowered[requested.lower()]]
-        else:
-            closest = difflib.get_close_matches(requested, columns, n=1, cutoff=0.5)
-        hint = f" Did you mean '{closest[0]}'?" if closest else ""
-        listed = ", ".join(f"'{c}'" for c in columns[:30])
-        more = f" and {len(columns) - 30} more" if len(columns) > 30 else ""
-        raise InputError(
-            f"The target column '{requested}' is not in the file.{hint} Available columns: "
-            f"{listed}{more}."
-        )
+        raise InputError(_missing_target_message(requested, columns))
     for name in TARGET_NAMES:
         for column in columns:
             if column.strip().lower() == name:
                 return column, f"named '{column}'"
-    return columns[-1], "last column"
+    filled = [c for c in columns if frame[c].notna().any()]
+    return (filled or columns)[-1], "last column"
 
 
-def _target_labels(series: pd.Series, raw_target, target: str) -> pd.Series:
-    """Labels as strings; ``NaN`` only where the cell was really empty."""
-    if series.isna().any() and raw_target is not None:
-        series = raw_target(target)
-        series.index = range(len(series))
-    if pd.api.types.is_bool_dtype(series):
-        return series.map(lambda v: str(bool(v)))
-    if pd.api.types.is_float_dtype(series):
-        finite = series.dropna()
-        if len(finite) and np.all(np.mod(finite, 1) == 0):
-            return series.map(lambda v: v if pd.isna(v) else str(int(v)))
-        return series.map(lambda v: v if pd.isna(v) else repr(float(v)))
-    return series.map(lambda v: v if pd.isna(v) else str(v).strip())
+def _missing_target_message(requested: str, columns: list[str]) -> str:
+    lowered = {c.lower(): c for c in columns}
+    if requested.lower() in lowered:
+        closest = [lowered[requested.lower()]]
+    else:
+        closest = difflib.get_close_matches(requested, columns, n=1, cutoff=0.5)
+    hint = f" The closest match is '{closest[0]}'." if closest else ""
+    listed = ", ".join(f"'{c}'" for c in columns[:30])
+    more = f" and {len(columns) - 30} more" if len(columns) > 30 else ""
+    return (
+        f"The target column '{requested}' is not in the file.{hint} Available columns: "
+        f"{listed}{more}."
+    )
 
 
-def _check_target_kind(column: pd.Series, counts: Counter, target: str) -> None:
-    if len(counts) == 1:
-        (only,) = counts
+def _where_chosen(chosen_by: str) -> str:
+    if chosen_by == "--target":
+        return ""
+    how = "by default as the last column" if chosen_by == "last column" else "by its name"
+    return f" (chosen {how}; pass --target to choose another column)"
+
+
+def _target_classes(
+    series: pd.Series, text_column, target: str
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Class codes per row (-1 where the label is missing), the class names, and notes."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes, names = _merge_names(codes, _label_texts(uniques))
+    notes: list[str] = []
+    missing = codes < 0
+    if missing.any() and text_column is not None:
+        codes, names, recovered = _recover_text_labels(codes, names, text_column())
+        if recovered:
+            listed = ", ".join(f"'{label}' ({n} rows)" for label, n in recovered.items())
+            notes.append(
+                f"The target column '{target}' has labels that are often used for missing values: "
+                f"{listed}. They are kept as classes of their own; if they mean missing, make "
+                "those cells empty."
+            )
+    return codes, names, notes
+
+
+def _label_texts(uniques) -> list[str]:
+    """One text per distinct target value: integers without '.0', text stripped."""
+    values = pd.Index(uniques)
+    if pd.api.types.is_bool_dtype(values):
+        return [str(bool(v)) for v in values]
+    if pd.api.types.is_float_dtype(values):
+        array = values.to_numpy(dtype="float64")
+        if np.all(np.isfinite(array)) and np.all(np.mod(array, 1) == 0):
+            return [str(int(v)) for v in array]
+        return [repr(float(v)) for v in array]
+    return [str(v).strip() for v in values]
+
+
+def _merge_names(codes: np.ndarray, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes re-pointed so that values with the same text (' yes', 'yes') are one class;
+    an empty text is a missing label."""
+    names: list[str] = []
+    index: dict[str, int] = {}
+    remap = np.empty(len(texts) + 1, dtype=np.int64)
+    for i, text in enumerate(texts):
+        if not text:
+            remap[i] = -1
+            continue
+        if text not in index:
+            index[text] = len(names)
+            names.append(text)
+        remap[i] = index[text]
+    remap[-1] = -1  # code -1 (missing) indexes the last slot
+    return remap[codes], names
+
+
+def _recover_text_labels(codes: np.ndarray, names: list[str], text: pd.Series):
+    """Fill missing codes from the raw text where the cell was not empty (``NA``, ``None``)."""
+    missing = np.flatnonzero(codes < 0)
+    raw = text.iloc[missing].str.strip()
+    present = raw.notna().to_numpy() & (raw != "").to_numpy()
+    found = raw[present]
+    if found.empty:
+        return codes, names, {}
+    extra_codes, extra_uniques = pd.factorize(found)
+    names = list(names)
+    remap = []
+    for label in extra_uniques:
+        if label not in names:
+            names.append(label)
+        remap.append(names.index(label))
+    codes = codes.copy()
+    codes[missing[present]] = np.asarray(remap)[extra_codes]
+    recovered = found.value_counts().to_dict()
+    return codes, names, {k: int(v) for k, v in recovered.items() if k.lower() in _NA_SPELLINGS}
+
+
+def _check_target_kind(names: list[str], counts: dict[str, int], target: str, where: str):
+    if len(names) == 1:
+        (only,) = names
         raise InputError(
-            f"The target column '{target}' has a single class ('{only}', {counts[only]} rows); "
-            "two classes are needed."
+            f"The target column '{target}'{where} has a single class ('{only}', {counts[only]} "
+            "rows); two classes are needed."
         )
-    numeric = pd.to_numeric(column.dropna(), errors="coerce")
-    if len(counts) > 2 and numeric.notna().all():
-        if not np.all(np.mod(numeric, 1) == 0) or len(counts) > 50:
+    if len(names) <= 2:
+        return
+    numbers = pd.to_numeric(pd.Series(names), errors="coerce")
+    if numbers.notna().all():
+        integer_codes = np.all(np.mod(numbers, 1) == 0) and len(names) <= MAX_INTEGER_CLASSES
+        if not integer_codes:
             raise InputError(
-                f"The target column '{target}' looks continuous ({len(counts)} distinct numeric "
-                "values). imbreport needs a class label; choose another column with --target or "
-                "bin this one into classes first."
+                f"The target column '{target}'{where} looks continuous ({len(names)} distinct "
+                "numeric values). imbreport needs a class label: choose another column with "
+                "--target, or bin this one into classes first."
             )
 
 
-def _choose_positive(counts: Counter, requested: str | None, target: str) -> tuple[str, str]:
+def _choose_positive(
+    counts: dict[str, int], requested: str | None, target: str, where: str
+) -> tuple[str, str]:
     labels = list(counts)
     if requested is not None:
-        requested = str(requested)
-        if requested not in counts:
-            alternatives = {str(_normalise_label(k)): k for k in labels}
-            match = alternatives.get(str(_normalise_label(requested)))
-            if match is None:
-                raise InputError(
-                    f"--positive-label '{requested}' is not a value of the target column "
-                    f"'{target}'. Its classes are: {_counts_text(counts)}."
-                )
-            requested = match
-        others = [lab for lab in labels if lab != requested]
-        negative = others[0] if len(others) == 1 else "rest"
-        return requested, negative
+        positive = _match_label(str(requested), labels)
+        if positive is None:
+            raise InputError(
+                f"--positive-label '{requested}' is not a value of the target column "
+                f"'{target}'{where}. Its classes are: {_counts_text(counts)}."
+            )
+        others = [label for label in labels if label != positive]
+        return positive, others[0] if len(others) == 1 else "rest"
     if len(labels) > 2:
         raise InputError(
-            f"The target column '{target}' has {len(labels)} classes ({_counts_text(counts)}). "
-            "Pass --positive-label to evaluate one class against the rest."
+            f"The target column '{target}'{where} has {len(labels)} classes "
+            f"({_counts_text(counts)}). Pass --positive-label to evaluate one class against "
+            "the rest."
         )
-    ordered = sorted(labels, key=lambda lab: (counts[lab], str(lab)))
+    ordered = sorted(labels, key=lambda label: (counts[label], label))
     return ordered[0], ordered[1]
+
+
+def _match_label(requested: str, labels: list[str]) -> str | None:
+    """``requested`` as one of ``labels``, allowing '1' for '1.0' and 'Yes' for 'yes'."""
+    if requested in labels:
+        return requested
+    normalised = {_normalise_label(label): label for label in labels}
+    return normalised.get(_normalise_label(requested))
 
 
 def _normalise_label(value: str):
     text = str(value).strip().lower()
     try:
         number = float(text)
-        return int(number) if number.is_integer() else number
     except ValueError:
         return text
+    return int(number) if number.is_integer() else number
+
+
+def _check_class_sizes(y: np.ndarray, positive: str, target: str, class_counts) -> None:
+    positives = int(y.sum())
+    for size, which in ((positives, f"the positive class '{positive}'"), (len(y) - positives, "")):
+        if size < MIN_POSITIVES:
+            which = which or f"rows that are not '{positive}'"
+            raise InputError(
+                f"Only {size} row(s) of {which} in column '{target}'; at least {MIN_POSITIVES} of "
+                f"each class are needed to evaluate anything (class counts: "
+                f"{_counts_text(class_counts)})."
+            )
 
 
 def _counts_text(counts) -> str:
@@ -426,63 +714,21 @@ def prepare_features(
     unknown = [c for c in forced_categorical if c not in features.columns]
     if unknown:
         raise InputError(
-            f"--categorical names column(s) not among the features: {', '.join(unknown)}."
+            f"--categorical names column(s) that are not features: {', '.join(unknown)}. "
+            f"Features: {', '.join(list(features.columns)[:30])}."
         )
-    n_rows = len(features)
-    numeric: list[str] = []
-    categorical: list[str] = []
+    kept: dict[str, pd.Series] = {}
+    kinds: dict[str, str] = {}
     dropped: dict[str, str] = {}
     warnings: list[str] = []
-    columns = {}
     for name in features.columns:
-        column = features[name]
-        non_null = column.dropna()
-        if len(non_null) == 0:
-            dropped[name] = "all values missing"
-            continue
-        if name in forced_categorical:
-            columns[name] = _as_category_text(column)
-            categorical.append(name)
-            continue
-        if pd.api.types.is_bool_dtype(column) or _is_bool_text(non_null):
-            columns[name] = _as_category_text(column)
-            categorical.append(name)
-            continue
-        if pd.api.types.is_numeric_dtype(column):
-            values = column.astype("float64")
-            infinite = np.isinf(values.to_numpy())
-            if infinite.any():
-                warnings.append(
-                    f"Column '{name}': {int(infinite.sum())} infinite value(s) treated as missing."
-                )
-                values = values.mask(infinite)
-            if values.nunique(dropna=True) <= 1:
-                dropped[name] = "constant"
-                continue
-            if _looks_like_identifier(name, values, n_rows):
-                dropped[name] = "unique per row: looks like a row identifier (possible leakage)"
-                continue
-            columns[name] = values
-            numeric.append(name)
-            continue
-        text = non_null.astype(str)
-        if text.nunique() <= 1:
-            dropped[name] = "constant"
-            continue
-        if _looks_like_dates(text):
-            dropped[name] = "dates are not used as features"
-            continue
-        if text.nunique() == n_rows and n_rows >= 20:
-            if text.str.len().mean() > 30:
-                dropped[name] = "free text is not used as a feature"
-            else:
-                dropped[name] = "unique per row: looks like a row identifier (possible leakage)"
-            continue
-        if text.str.len().mean() > 50 and text.nunique() > 0.5 * len(text):
-            dropped[name] = "free text is not used as a feature"
-            continue
-        columns[name] = _as_category_text(column)
-        categorical.append(name)
+        kind, values, reason = _classify_column(
+            name, features[name], name in forced_categorical, warnings
+        )
+        if reason:
+            dropped[name] = reason
+        else:
+            kept[name], kinds[name] = values, kind
     identifier_drops = [c for c, r in dropped.items() if "identifier" in r]
     if identifier_drops:
         warnings.append(
@@ -490,29 +736,101 @@ def prepare_features(
             + ", ".join(f"'{c}'" for c in identifier_drops)
             + ": a value unique to each row lets a model memorise rows (leakage)."
         )
-    X = pd.DataFrame(columns, index=features.index)
-    X.index = range(len(X))
+    X = pd.DataFrame(kept, index=features.index).reset_index(drop=True)
+    numeric = [c for c, k in kinds.items() if k == "numeric"]
+    categorical = [c for c, k in kinds.items() if k == "categorical"]
     return X, numeric, categorical, dropped, warnings
 
 
+def _classify_column(name: str, column: pd.Series, forced: bool, warnings: list[str]):
+    """(kind, values, drop reason) for one feature column; notes go to ``warnings``."""
+    non_null = column.dropna()
+    if len(non_null) == 0:
+        return None, None, "all values missing"
+    if forced or pd.api.types.is_bool_dtype(column):
+        return "categorical", _as_category_text(column), None
+    if not pd.api.types.is_numeric_dtype(column):
+        distinct = pd.Series(pd.unique(non_null.astype(str)))
+        if _is_bool_text(distinct):
+            return "categorical", _as_category_text(column), None
+        column = _mostly_numeric(name, column, distinct, warnings)
+    if pd.api.types.is_numeric_dtype(column):
+        values = _finite(name, column.astype("float64"), warnings)
+        return "numeric", values, _numeric_drop_reason(name, values.to_numpy())
+    reason = _text_drop_reason(non_null.astype(str), distinct, len(column))
+    return "categorical", None if reason else _as_category_text(column), reason
+
+
+def _mostly_numeric(name: str, column: pd.Series, distinct: pd.Series, warnings: list[str]):
+    """A text column whose values are nearly all numbers, as numbers (the rest missing)."""
+    parsed = pd.to_numeric(distinct.str.strip(), errors="coerce").notna()
+    if not parsed.any() or parsed.mean() < MIXED_NUMERIC_SHARE:
+        return column
+    numbers = pd.to_numeric(column.astype(str).str.strip(), errors="coerce")
+    unparsed = column.notna() & numbers.isna()
+    if unparsed.mean() > 1 - MIXED_NUMERIC_SHARE:
+        return column
+    examples = ", ".join(repr(v) for v in distinct[~parsed.to_numpy()].head(5))
+    warnings.append(
+        f"Column '{name}': {int(unparsed.sum())} non-numeric value(s) ({examples}) treated as "
+        "missing in an otherwise numeric column."
+    )
+    return numbers
+
+
+def _finite(name: str, values: pd.Series, warnings: list[str]) -> pd.Series:
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        warnings.append(
+            f"Column '{name}': {int(infinite.sum())} infinite value(s) treated as missing."
+        )
+        values = values.mask(infinite)
+    return values
+
+
+def _numeric_drop_reason(name: str, values: np.ndarray) -> str | None:
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return "all values missing or infinite"
+    if present.min() == present.max():
+        return "constant"
+    if _looks_like_identifier(name, present, len(values)):
+        return "unique per row: looks like a row identifier (possible leakage)"
+    return None
+
+
+def _looks_like_identifier(name: str, present: np.ndarray, n_rows: int) -> bool:
+    """Integers, one per row, that count up or down, or sit in a column named like an id."""
+    if n_rows < 20 or present.size != n_rows or not np.all(np.mod(present, 1) == 0):
+        return False
+    steps = np.diff(present)
+    if np.all(steps > 0) or np.all(steps < 0):
+        return True
+    return bool(_ID_NAME.search(name)) and len(np.unique(present)) == n_rows
+
+
+def _text_drop_reason(text: pd.Series, distinct: pd.Series, n_rows: int) -> str | None:
+    if len(distinct) <= 1:
+        return "constant"
+    if _looks_like_dates(text):
+        return "dates are not used as features"
+    if len(distinct) == n_rows and n_rows >= 20:
+        if distinct.str.len().mean() > 30:
+            return "free text is not used as a feature"
+        return "unique per row: looks like a row identifier (possible leakage)"
+    if len(distinct) > 0.5 * len(text) and text.str.len().mean() > 50:
+        return "free text is not used as a feature"
+    return None
+
+
 def _as_category_text(column: pd.Series) -> pd.Series:
-    return column.map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    text = column.astype(str).astype(object)
+    text[column.isna().to_numpy()] = np.nan
+    return text
 
 
-def _is_bool_text(values: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(values):
-        return False
-    return set(values.astype(str).str.strip().str.lower().unique()) <= {"true", "false"}
-
-
-def _looks_like_identifier(name: str, values: pd.Series, n_rows: int) -> bool:
-    if n_rows < 20 or values.nunique() != n_rows:
-        return False
-    finite = values.dropna().to_numpy()
-    if not np.all(np.mod(finite, 1) == 0):
-        return False
-    steps = np.diff(finite)
-    return bool(_ID_NAME.search(name)) or bool(np.all(steps > 0) or np.all(steps < 0))
+def _is_bool_text(distinct: pd.Series) -> bool:
+    return set(distinct.str.strip().str.lower()) <= {"true", "false"}
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
