@@ -1,9 +1,19 @@
 """HTML → PDF with WeasyPrint, safely: only ``data:`` URLs are ever fetched, no attachments.
 
-The report's HTML already carries its figures inline, so the PDF needs nothing from outside.
-A fetcher that refuses every other scheme makes sure that a hostile string that somehow became a
-URL can never read a local file or reach the network. Metadata: title, creator
-``imbreport <version>``; dates only from ``SOURCE_DATE_EPOCH``.
+This module owns the PDF step and nothing else: the report's HTML (built by ``render.py`` from
+``templates/report.html``, with ``templates/print.css`` for the page layout) goes in, PDF bytes
+come out.
+
+- **Fetching.** The HTML carries its figures inline (SVG, or PNG ``data:`` URIs), so the PDF needs
+  nothing from outside. ``DataOnlyFetcher`` serves ``data:`` URLs and refuses every other scheme
+  (``file:``, ``http:``, ``ftp:`` …) before anything is opened. A refusal stops the rendering: our
+  templates never ask for such a URL, so one showing up is a bug, not something to skip quietly.
+- **Paper.** ``print.css`` says ``size: A4`` (the default, also for printing the HTML from a
+  browser). The paper chosen on the command line is added as a *user* stylesheet, which loses to
+  author rules in the cascade unless marked ``!important`` — so it is.
+- **Metadata.** Title, creator ``imbreport <version>``, no author, no attachments, no
+  presentational hints; dates only from ``SOURCE_DATE_EPOCH`` (otherwise none, so the bytes are
+  reproducible).
 """
 
 from __future__ import annotations
@@ -11,21 +21,30 @@ from __future__ import annotations
 import datetime
 import os
 
+from imbreport.errors import ConfigError
 from imbreport.model import Report
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+# Named page in print.css for wide content (the leaderboard); it gets the same paper, turned.
+WIDE_PAGE = "wide"
 
 
 def data_only_fetcher_class():
+    """The ``DataOnlyFetcher`` class (built lazily so importing imbreport stays WeasyPrint-free)."""
     from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
-        """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else."""
+        """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else.
+
+        Every requested URL is recorded in ``requested`` (tests assert on it).
+        """
 
         def __init__(self):
-            super().__init__(allowed_protocols={"data"}, allow_redirects=False)
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
             self.requested: list[str] = []
 
         def fetch(self, url, headers=None):
-            self.requested.append(url)
+            self.requested.append(str(url))
             if not str(url).lower().startswith("data:"):
                 raise ValueError(f"imbreport renders PDFs from data: URLs only; refused {url[:80]}")
             return super().fetch(url, headers)
@@ -33,30 +52,59 @@ def data_only_fetcher_class():
     return DataOnlyFetcher
 
 
-def html_to_pdf(html: str, report: Report, paper: str = "a4", fetcher=None) -> bytes:
-    from weasyprint import CSS, HTML
-
-    fetcher = fetcher or data_only_fetcher_class()()
-    size = "letter" if str(paper).lower() == "letter" else "A4"
-    document = HTML(string=html, base_url="data:,", url_fetcher=fetcher).render(
-        stylesheets=[CSS(string=f"@page {{ size: {size}; }}", url_fetcher=fetcher)],
-        presentational_hints=False,
+def page_size_css(paper: str = "a4") -> str:
+    """The stylesheet that sets the paper, winning over ``print.css`` (``!important``)."""
+    key = str(paper).lower()
+    if key not in PAPER_SIZES:
+        raise ConfigError(
+            f"Unknown paper size '{paper}'. Use one of: {', '.join(sorted(PAPER_SIZES))}."
+        )
+    size = PAPER_SIZES[key]
+    return (
+        f"@page {{ size: {size} !important; }}\n"
+        f"@page {WIDE_PAGE} {{ size: {size} landscape !important; }}\n"
     )
-    metadata = document.metadata
-    metadata.title = f"Class-imbalance report: {report.results.dataset.source_name}"
-    metadata.generator = f"imbreport {report.tool_version}"
-    metadata.authors = []
-    metadata.attachments = []
-    metadata.created = metadata.modified = _pdf_date()
+
+
+def html_to_pdf(html: str, report: Report, paper: str = "a4", fetcher=None) -> bytes:
+    """Render the report's HTML to PDF bytes on ``paper`` (``a4`` or ``letter``)."""
+    fetcher = fetcher or data_only_fetcher_class()()
+    document = _render(html, paper, fetcher)
+    _set_metadata(document.metadata, report)
     return document.write_pdf(attachments=[], pdf_identifier=b"imbreport")
 
 
-def _pdf_date() -> str | None:
+def _render(html: str, paper: str, fetcher):
+    from weasyprint import CSS, HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    try:
+        return HTML(string=html, base_url="data:,", url_fetcher=fetcher).render(
+            stylesheets=[CSS(string=page_size_css(paper), url_fetcher=fetcher)],
+            presentational_hints=False,
+        )
+    except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it an ordinary bug
+        raise RuntimeError(f"PDF rendering stopped: {exc} ({exc.__cause__})") from exc
+
+
+def _set_metadata(metadata, report: Report) -> None:
+    metadata.title = f"Class-imbalance report: {report.results.dataset.source_name}"
+    metadata.generator = f"imbreport {report.tool_version}"
+    metadata.authors = []
+    metadata.description = None
+    metadata.keywords = []
+    metadata.attachments = []
+    metadata.custom = {}
+    metadata.created = metadata.modified = pdf_date()
+
+
+def pdf_date() -> str | None:
+    """``SOURCE_DATE_EPOCH`` as a W3C date-time, or ``None`` (no date in the PDF)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         return None
     try:
         moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError):
         return None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
