@@ -153,7 +153,8 @@ def evaluate(
         )
     comparisons = _compare(final, distributions)
     prevalence = float(y_eval.mean())
-    recommended, beats_chance = choose_recommended(final, comparisons, prevalence)
+    random_level = m.random_ranking_pr_auc(int(y_eval.sum()), len(y_eval), seed=config.seed)
+    recommended, beats_chance = choose_recommended(final, comparisons, prevalence, random_level)
     measure_seconds = time.perf_counter() - measure_started
 
     protocol = Protocol(
@@ -203,6 +204,7 @@ def evaluate(
         versions=library_versions(),
         timings=timings,
         illustration=illustration,
+        random_pr_auc=random_level,
     )
 
 

@@ -262,6 +262,23 @@ def _accumulate(table, weights, y, inp: BootstrapInput, rankings) -> None:
     _add_to(table, sums)
 
 
+def random_ranking_pr_auc(
+    positives: int, rows: int, quantile: float = 0.95, draws: int = 1000, seed: int = 0
+) -> float:
+    """The ``quantile`` of PR-AUC (average precision) reached by a *random* ranking.
+
+    Average precision of a random ranking exceeds the prevalence in a finite sample (the fewer the
+    positives, the more), so "beats chance" also asks the observed PR-AUC to exceed this level.
+    """
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, positives + 1)
+    values = np.empty(draws)
+    for i in range(draws):
+        positions = np.sort(rng.choice(rows, positives, replace=False)) + 1
+        values[i] = np.mean(ranks / positions)
+    return float(np.quantile(values, quantile))
+
+
 def interval(distribution: np.ndarray) -> tuple[float, float]:
     """The 95% percentile interval of a bootstrap distribution."""
     low, high = np.nanpercentile(distribution, [2.5, 97.5])

@@ -301,6 +301,7 @@ class Results:
     versions: dict[str, str]
     timings: dict[str, Any]
     illustration: Illustration | None = None
+    random_pr_auc: float = 0.0  # PR-AUC a random ranking reaches in 95% of draws
 
     def strategy(self, name: str) -> StrategyResult | None:
         for s in self.strategies:
@@ -383,6 +384,10 @@ class Report:
             "comparisons": [c.to_dict() for c in r.comparisons],
             "recommended": r.recommended.to_dict(),
             "beats_chance": r.beats_chance,
+            "chance": {
+                "prevalence": _round(r.dataset.prevalence),
+                "random_ranking_pr_auc_95": _round(r.random_pr_auc),
+            },
             "advice": [a.to_dict() for a in self.advice],
             "gates": [g.to_dict() for g in self.gates],
             "warnings": list(r.warnings),

@@ -22,22 +22,34 @@ def fmt(metric: Metric) -> str:
     return f"{metric.value:.3f} [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
 
 
-def beats_chance(result: StrategyResult, prevalence: float) -> bool:
-    """The PR-AUC interval lies above the prevalence (a random ranking's average precision)."""
+def beats_chance(result: StrategyResult, prevalence: float, random_level: float = 0.0) -> bool:
+    """The PR-AUC interval lies above the prevalence, and the PR-AUC above what a random ranking
+    reaches in 95% of draws with this many positives (``random_level``)."""
     pr_auc = result.metrics.get("pr_auc")
-    return bool(pr_auc and pr_auc.ci and pr_auc.ci[0] > prevalence)
+    return bool(
+        pr_auc
+        and pr_auc.ci
+        and pr_auc.ci[0] > prevalence
+        and pr_auc.value is not None
+        and pr_auc.value > random_level
+    )
 
 
 def choose_recommended(
-    strategies: list[StrategyResult], comparisons: list[Comparison], prevalence: float
+    strategies: list[StrategyResult],
+    comparisons: list[Comparison],
+    prevalence: float,
+    random_level: float = 0.0,
 ) -> tuple[Recommended, bool]:
     supervised = [s for s in strategies if s.ok and s.name in SIMPLICITY_ORDER]
     ranked = sorted(supervised, key=lambda s: -(s.metrics["pr_auc"].value or 0.0))
-    if ranked and beats_chance(ranked[0], prevalence):
+    if ranked and beats_chance(ranked[0], prevalence, random_level):
         leader = ranked[0]
         tied = {c.second for c in comparisons if c.first == leader.name and c.indistinguishable}
         pool = [
-            s for s in ranked if (s is leader or s.name in tied) and beats_chance(s, prevalence)
+            s
+            for s in ranked
+            if (s is leader or s.name in tied) and beats_chance(s, prevalence, random_level)
         ]
         chosen = min(pool, key=lambda s: SIMPLICITY_ORDER.index(s.name))
         if chosen is leader:
@@ -53,7 +65,7 @@ def choose_recommended(
             )
         return Recommended(chosen.name, chosen.threshold, reason), True
     forest = next((s for s in strategies if s.ok and s.name == "isolation_forest"), None)
-    if forest is not None and beats_chance(forest, prevalence):
+    if forest is not None and beats_chance(forest, prevalence, random_level):
         reason = (
             "No supervised strategy beats chance, but the Isolation Forest does "
             f"(PR-AUC {fmt(forest.metrics['pr_auc'])} vs prevalence {prevalence:.3f})."
@@ -63,8 +75,9 @@ def choose_recommended(
         Recommended(
             None,
             None,
-            "No strategy is better than chance: every PR-AUC interval includes the prevalence "
-            f"({prevalence:.3f}).",
+            "No strategy is better than chance: no PR-AUC is both above the prevalence "
+            f"({prevalence:.3f}) with its whole interval and above what a random ranking reaches "
+            f"in 95% of draws ({random_level:.3f}).",
         ),
         False,
     )

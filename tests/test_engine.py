@@ -1,0 +1,358 @@
+"""The evaluation engine: strategies, the no-leakage protocol, threshold objectives, intervals,
+the recommendation rule, and the article's printed figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn import FunctionSampler
+from imblearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from imbreport import metrics as m
+from imbreport.api import analyze, make_config
+from imbreport.data import build_dataset
+from imbreport.errors import ConfigError
+from imbreport.evaluate import Split, _Tuning, evaluate, fit_one, make_splits
+from imbreport.model import Comparison, Metric, StrategyResult
+from imbreport.recommend import choose_recommended
+from imbreport.strategies import STRATEGIES, FeatureLayout, StrategySpec, select_strategies
+from imbreport.thresholds import parse_objective
+
+TABLE = Path(__file__).resolve().parent / "data" / "article_table.json"
+FAST = {"bootstrap": 200, "n_jobs": 1}
+
+
+# --- strategies ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_every_strategy_fits_and_scores_mixed_data(name, small_frame):
+    X = small_frame.drop(columns="target")
+    X["colour"] = X["colour"].astype(object)
+    X.loc[::17, "a"] = np.nan  # missing values are imputed inside the pipeline
+    y = small_frame["target"].to_numpy()
+    spec = STRATEGIES[name]
+    model = spec.build(FeatureLayout(("a", "b"), ("colour",), seed=1)).fit(X, y)
+    if spec.response_method == "decision_function":
+        scores = model.decision_function(X)
+    else:
+        scores = model.predict_proba(X)[:, 1]
+    assert scores.shape == (len(y),)
+    assert np.isfinite(scores).all()
+    if name not in ("majority",):
+        assert roc_auc_score(y, scores) > 0.6
+
+
+def test_smote_uses_smoten_for_all_categorical_data():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"c1": rng.choice(list("abc"), 200), "c2": rng.choice(list("xy"), 200)})
+    y = ((X["c1"] == "a") & (X["c2"] == "x")).astype(int).to_numpy()
+    model = STRATEGIES["smote"].build(FeatureLayout((), ("c1", "c2"))).fit(X, y)
+    assert model.predict_proba(X).shape == (200, 2)
+
+
+def test_unknown_strategy_is_a_config_error():
+    with pytest.raises(ConfigError, match="Unknown strategy name"):
+        select_strategies(("smote", "nope"))
+
+
+def test_xgboost_weight_comes_from_the_training_part(small_frame):
+    X, y = small_frame.drop(columns="target"), small_frame["target"].to_numpy()
+    model = STRATEGIES["xgboost"].build(FeatureLayout(("a", "b"), ("colour",))).fit(X, y)
+    assert model[-1].scale_pos_weight_ == pytest.approx((y == 0).sum() / (y == 1).sum())
+
+
+# --- no leakage ---------------------------------------------------------------------------------
+
+
+class _RecordRows(BaseEstimator, TransformerMixin):
+    """A transformer that records the row ids (column 'rid') it was fitted on."""
+
+    fitted_on: list = []
+
+    def fit(self, X, y=None):
+        type(self).fitted_on.append(set(X["rid"].astype(int)))
+        return self
+
+    def transform(self, X):
+        return X[["a", "b"]].to_numpy()
+
+
+_RESAMPLED_ON: list = []
+
+
+def _record_resample(X, y):
+    _RESAMPLED_ON.append(len(y))
+    return X, y
+
+
+def _recording_pipeline(layout):
+    return Pipeline(
+        [
+            ("record", _RecordRows()),
+            ("resample", FunctionSampler(func=_record_resample, validate=False)),
+            ("model", LogisticRegression()),
+        ]
+    )
+
+
+def test_preprocessing_resampling_and_tuning_see_only_the_training_part(small_frame):
+    frame = small_frame.assign(rid=np.arange(len(small_frame)) + 0.5)
+    X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+    spec = StrategySpec("recorder", "Recorder", "", "probability", _recording_pipeline)
+    config = make_config(seed=0)
+    for split in make_splits(y, config)[0]:
+        _RecordRows.fitted_on.clear()
+        _RESAMPLED_ON.clear()
+        outcome = fit_one(
+            spec, FeatureLayout(("a", "b"), ()), X, y, split, parse_objective("f1"), _Tuning(3)
+        )
+        assert outcome.error is None
+        test_ids = set((X["rid"].iloc[split.test]).astype(int))
+        train_ids = set((X["rid"].iloc[split.train]).astype(int))
+        # three inner fits for threshold tuning, one refit on the whole training part
+        assert len(_RecordRows.fitted_on) == 4
+        for seen in _RecordRows.fitted_on:
+            assert seen <= train_ids
+            assert not seen & test_ids
+        assert max(_RESAMPLED_ON) == len(split.train)
+        assert len(outcome.scores) == len(split.test)
+
+
+def test_cross_validation_scores_every_row_exactly_once(small_frame):
+    y = small_frame["target"].to_numpy()
+    splits, _ = make_splits(y, make_config(folds=5, seed=3))
+    tested = np.concatenate([s.test for s in splits])
+    assert sorted(tested) == list(range(len(y)))
+    for s in splits:
+        assert not set(s.train) & set(s.test)
+
+
+def test_folds_shrink_when_positives_are_fewer_than_folds():
+    y = np.array([1, 1, 1] + [0] * 60)
+    splits, notes = make_splits(y, make_config(folds=5))
+    assert len(splits) == 3
+    assert "3 folds" in notes[0]
+
+
+# --- threshold objectives -----------------------------------------------------------------------
+
+
+def test_objectives_parse_and_score():
+    y = np.array([1, 1, 0, 0, 0, 0])
+    predicted = np.array([1, 0, 1, 0, 0, 0])
+    assert parse_objective("f1").score(y, predicted) == pytest.approx(0.5)
+    assert parse_objective("fbeta:2").score(y, predicted) == pytest.approx(0.5)
+    # precision 0.5 < 0.9: infeasible, scored below any feasible threshold
+    assert parse_objective("precision>=0.9").score(y, predicted) < 0
+    assert parse_objective("recall>=0.5").score(y, predicted) == pytest.approx(0.5)
+    cost = parse_objective("cost", cost_fp=1, cost_fn=10)
+    assert cost.score(y, predicted) == pytest.approx(-(1 * 1 + 10 * 1) / 6)
+
+
+@pytest.mark.parametrize("text", ["f2", "precision>=2", "cost", "fbeta:-1", ""])
+def test_bad_objectives_are_config_errors(text):
+    with pytest.raises(ConfigError):
+        parse_objective(text)
+
+
+def test_cost_objective_moves_the_threshold_towards_recall(small_frame):
+    f1 = analyze(small_frame, strategies="logreg", **FAST)
+    costly_misses = analyze(
+        small_frame,
+        strategies="logreg",
+        threshold_objective="cost",
+        cost_fp=1,
+        cost_fn=50,
+        **FAST,
+    )
+    f1_result = f1.results.strategy("logreg")
+    cost_result = costly_misses.results.strategy("logreg")
+    assert cost_result.threshold < f1_result.threshold
+    assert cost_result.tuned_metrics["recall"].value >= f1_result.tuned_metrics["recall"].value
+
+
+# --- intervals ----------------------------------------------------------------------------------
+
+
+def test_exact_bootstrap_matches_sklearn_on_a_weighted_resample():
+    rng = np.random.default_rng(0)
+    y = rng.random(200) < 0.2
+    scores = np.round(rng.random(200) + 0.4 * y, 2)  # rounded: ties included
+    weights = rng.integers(0, 3, size=(1, 200)).astype(float)
+    inp = m.BootstrapInput(scores[None, :], (scores > 0.7)[None, :], (scores > 0.5)[None, :], True)
+    table = {"default": {}, "tuned": {}}
+    m._accumulate(table, weights, y, inp, m._ranking(inp.scores, y))
+    repeated = np.repeat(np.arange(200), weights[0].astype(int))
+    expected_ap = average_precision_score(y[repeated], scores[repeated])
+    expected_auc = roc_auc_score(y[repeated], scores[repeated])
+    assert table["default"]["pr_auc"][0][0] == pytest.approx(expected_ap)
+    assert table["default"]["roc_auc"][0][0] == pytest.approx(expected_auc)
+    expected_recall = (scores[repeated] > 0.7)[y[repeated]].mean()
+    assert table["default"]["recall"][0][0] == pytest.approx(expected_recall)
+
+
+def test_interval_bootstrap_for_many_negatives_agrees_with_the_exact_one(monkeypatch):
+    rng = np.random.default_rng(1)
+    y = rng.random(30000) < 0.02
+    scores = np.round(rng.random(30000) * 0.7 + 0.3 * y, 3)
+    inputs = {
+        "a": m.BootstrapInput(
+            scores[None, :], (scores > 0.6)[None, :], (scores > 0.5)[None, :], True
+        )
+    }
+    monkeypatch.setattr(m, "LARGE_NEGATIVES", 10**9)
+    exact = m.bootstrap(y, inputs, 400, 0)["a"]["default"]
+    monkeypatch.setattr(m, "LARGE_NEGATIVES", 10)
+    fast = m.bootstrap(y, inputs, 400, 0)["a"]["default"]
+    for key in ("pr_auc", "roc_auc", "recall", "precision", "brier"):
+        low_e, high_e = m.interval(exact[key])
+        low_f, high_f = m.interval(fast[key])
+        width = high_e - low_e
+        assert abs(low_e - low_f) < 0.25 * width + 1e-4, key
+        assert abs(high_e - high_f) < 0.25 * width + 1e-4, key
+
+
+def test_intervals_cover_the_estimate_and_shrink_with_more_positives():
+    widths = []
+    for n in (300, 3000):
+        rng = np.random.default_rng(2)
+        y = rng.random(n) < 0.1
+        scores = rng.random(n) + 0.5 * y
+        inp = {
+            "a": m.BootstrapInput(
+                scores[None, :], (scores > 0.8)[None, :], (scores > 0.8)[None, :], False
+            )
+        }
+        dist = m.bootstrap(y, inp, 500, 0)["a"]["default"]["pr_auc"]
+        low, high = m.interval(dist)
+        assert low < average_precision_score(y, scores) < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+
+
+def test_paired_difference_of_a_strategy_with_itself_is_exactly_zero():
+    rng = np.random.default_rng(4)
+    y = rng.random(500) < 0.1
+    scores = rng.random(500) + 0.3 * y
+    same = m.BootstrapInput(
+        scores[None, :], (scores > 0.8)[None, :], (scores > 0.8)[None, :], False
+    )
+    dist = m.bootstrap(y, {"a": same, "b": same}, 300, 0)
+    diff = dist["a"]["default"]["pr_auc"] - dist["b"]["default"]["pr_auc"]
+    assert np.all(diff == 0)
+
+
+# --- recommendation -----------------------------------------------------------------------------
+
+
+def _result(name, pr_auc, ci, threshold=0.5):
+    return StrategyResult(
+        name=name,
+        label=name,
+        description="",
+        status="ok",
+        metrics={"pr_auc": Metric(pr_auc, ci)},
+        threshold=threshold,
+    )
+
+
+def test_simplest_indistinguishable_strategy_is_recommended():
+    results = [_result("xgboost", 0.8, (0.7, 0.9)), _result("balanced", 0.75, (0.65, 0.85))]
+    comparisons = [Comparison("pr_auc", "xgboost", "balanced", 0.05, (-0.01, 0.1))]
+    recommended, beats = choose_recommended(results, comparisons, prevalence=0.05)
+    assert beats and recommended.strategy == "balanced"
+    assert "indistinguishable" in recommended.reason
+
+
+def test_leader_is_recommended_when_clearly_better():
+    results = [_result("xgboost", 0.8, (0.7, 0.9)), _result("logreg", 0.5, (0.4, 0.6))]
+    comparisons = [Comparison("pr_auc", "xgboost", "logreg", 0.3, (0.2, 0.4))]
+    recommended, _ = choose_recommended(results, comparisons, prevalence=0.05)
+    assert recommended.strategy == "xgboost"
+
+
+def test_nothing_is_crowned_when_nothing_beats_chance():
+    results = [
+        _result("logreg", 0.06, (0.03, 0.09)),
+        _result("isolation_forest", 0.05, (0.03, 0.08)),
+    ]
+    recommended, beats = choose_recommended(results, [], prevalence=0.05)
+    assert recommended.strategy is None and not beats
+    assert "better than chance" in recommended.reason
+
+
+def test_isolation_forest_only_when_it_alone_beats_chance():
+    results = [_result("logreg", 0.06, (0.03, 0.09)), _result("isolation_forest", 0.3, (0.2, 0.4))]
+    recommended, beats = choose_recommended(results, [], prevalence=0.05)
+    assert recommended.strategy == "isolation_forest" and beats
+
+
+def test_random_labels_do_not_produce_a_winner():
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    frame["target"] = (rng.random(600) < 0.1).astype(int)
+    report = analyze(frame, strategies="logreg,balanced", **FAST)
+    assert report.results.recommended.strategy is None
+    assert report.to_dict()["recommended"]["strategy"] is None
+
+
+# --- the article and the real datasets ----------------------------------------------------------
+
+
+def test_holdout_reproduces_the_article_table(article_csv):
+    table = json.loads(TABLE.read_text())["holdout_metrics"]
+    report = analyze(article_csv, target="label", holdout=0.3, seed=42, **FAST)
+    data = report.to_dict()
+    assert data["protocol"]["kind"] == "holdout"
+    assert data["protocol"]["evaluated_rows"] == 300
+    by_name = {s["name"]: s for s in data["strategies"]}
+    for name, expected in table.items():
+        for metric, value in expected.items():
+            if name == "logreg" and metric not in ("roc_auc", "pr_auc"):
+                continue  # standardized features change logreg's thresholded figures only
+            got = by_name[name]["metrics"][metric]["value"]
+            assert got == pytest.approx(value, abs=0.005), (name, metric)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["page_blocks0", "abalone19", "car_vgood"])
+def test_real_datasets_run_every_strategy(name, shared_datasets):
+    report = analyze(shared_datasets / f"{name}.csv", bootstrap=200)
+    data = report.to_dict()
+    rows = data["dataset"]["rows_used"]
+    assert data["dataset"]["rows_read"] == rows + sum(data["dataset"]["rows_dropped"].values())
+    for strategy in data["strategies"]:
+        assert strategy["status"] == "ok", (strategy["name"], strategy["reason"])
+        assert sum(strategy["confusion_matrix"].values()) == rows
+        assert sum(strategy["tuned_confusion_matrix"].values()) == rows
+        for key in ("pr_auc", "roc_auc", "recall", "precision", "f1"):
+            metric = strategy["metrics"][key]
+            low, high = metric["ci"]
+            assert low - 1e-9 <= metric["value"] <= high + 1e-9, (strategy["name"], key)
+
+
+def test_few_positives_adapt_folds_and_warn():
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
+    frame["target"] = 0
+    frame.loc[:3, "target"] = 1
+    frame.loc[:3, "a"] += 4
+    dataset = build_dataset(frame, make_config())
+    results = evaluate(dataset, make_config(strategies=("logreg", "smote"), **FAST))
+    assert results.protocol.folds == 4
+    assert any("few" in w.lower() or "fewer than 30" in w for w in results.warnings)
+    smote = results.strategy("smote")
+    assert smote.ok and any("k_neighbors" in note for note in smote.notes)
+
+
+def test_split_dataclass_is_plain():
+    split = Split(0, 1, np.array([0, 1]), np.array([2]))
+    assert split.fold == 1 and list(split.test) == [2]
