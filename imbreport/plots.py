@@ -2,8 +2,10 @@
 
 Each ``figure_*`` function takes plain values and returns a ``Figure`` holding inline markup: SVG for
 line art (text kept as text, so it is selectable in the PDF), a PNG data URI for dense scatter
-plots. Output is byte-stable: fixed SVG hash salt, no dates in metadata, mathtext disabled so that
-strings from the data are drawn literally.
+plots. Figures are drawn at the size they are shown (``WIDTH`` inches ≈ the text column), so the
+fonts set here are the fonts the reader sees; titles state the finding, captions say what to look
+at. Output is byte-stable: fixed SVG hash salt, no dates in metadata, mathtext disabled so that
+strings from the data are drawn literally. Curves are thinned, so size does not grow with rows.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import base64
 import io
 import re
+import struct
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 
-from imbreport.model import Illustration, Report, StrategyResult
+from imbreport.model import Illustration, Report, Results, StrategyResult
 
 #: Okabe-Ito colour-blind-safe palette, one fixed colour per strategy; grey for the baseline.
 COLOURS = {
@@ -28,15 +32,26 @@ COLOURS = {
     "xgboost": "#D55E00",
     "isolation_forest": "#000000",
 }
+OTHER_COLOUR = "#777777"
 POSITIVE_COLOUR = "#D55E00"
 NEGATIVE_COLOUR = "#0072B2"
 SYNTHETIC_COLOUR = "#E69F00"
-WIDTH = 8.0
+CHANCE_COLOUR = "#8a8a8a"
+#: Width of a full-column figure in inches; shown at 96 px per inch (≈ the 920 px text column).
+WIDTH = 9.4
+CSS_DPI = 96
+PNG_DPI = 150
+#: Most points drawn per curve (curves are thinned beyond this; the shape survives).
+MAX_DRAWN_POINTS = 400
+RESAMPLERS = ("undersample", "oversample", "smote", "balanced")
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One drawn figure: inline markup (SVG or ``<img>``), its title, caption and text alternative."""
+    """One drawn figure: inline markup (SVG or PNG data URI), its title, caption and text alternative.
+
+    ``width`` and ``height`` are the CSS pixel size of a PNG (SVGs carry their own size).
+    """
 
     key: str
     title: str
@@ -44,6 +59,13 @@ class Figure:
     alt: str
     svg: str = ""
     png_data_uri: str = ""
+    width: int = 0
+    height: int = 0
+
+
+def colour(name: str) -> str:
+    """The fixed colour of a strategy (grey for unknown names)."""
+    return COLOURS.get(name, OTHER_COLOUR)
 
 
 def _pyplot():
@@ -58,42 +80,64 @@ def _pyplot():
             "svg.fonttype": "none",
             "text.parse_math": False,
             "font.family": "DejaVu Sans",
-            "font.size": 10.5,
-            "axes.titlesize": 11.5,
-            "axes.labelsize": 10.5,
-            "legend.fontsize": 9.5,
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "axes.labelsize": 11,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
+            "legend.fontsize": 10,
+            "figure.titlesize": 13,
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
             "grid.color": "#e6e6e6",
             "grid.linewidth": 0.6,
             "path.simplify": True,
+            "figure.constrained_layout.use": True,
         }
     )
     return plt
 
 
 def _label(text: str, limit: int = 40) -> str:
-    """A data string made safe for a figure label: one line, bounded length, literal."""
+    """A data string made safe for a figure label: one line, bounded length, literal.
+
+    A zero-width space goes before ``=`` after a word, so text such as ``onclick=`` in a column
+    name can never look like an attribute to the SVG check in ``render``.
+    """
     text = re.sub(r"[\x00-\x1f\u202a-\u202e\u2066-\u2069]", "", str(text))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return re.sub(r"(\w\s*)=", "\\1\u200b=", text)
 
 
-def _svg(fig) -> str:
+def _wrap(text: str, width: int) -> str:
+    """A label on at most two lines of about ``width`` characters."""
+    lines = textwrap.wrap(text, width) or [""]
+    return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")
+
+
+def _svg(fig, key: str) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     _pyplot().close(fig)
     text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    # matplotlib names clip paths etc. with ids; keep them unique per figure in one HTML page
-    return text
+    return _scope_ids(text[text.index("<svg") :], key)
 
 
-def _png(fig, dpi: int = 110) -> str:
+def _png(fig) -> tuple[str, int, int]:
+    """A PNG data URI and its CSS size (drawn at ``PNG_DPI``, shown at 96 px per inch)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
     _pyplot().close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = buffer.getvalue()
+    width, height = struct.unpack(">II", data[16:24])
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return uri, round(width * CSS_DPI / PNG_DPI), round(height * CSS_DPI / PNG_DPI)
+
+
+def _png_figure(fig, key: str, title: str, caption: str, alt: str) -> Figure:
+    uri, width, height = _png(fig)
+    return Figure(key, title, caption, alt, png_data_uri=uri, width=width, height=height)
 
 
 def _scope_ids(svg: str, key: str) -> str:
@@ -103,8 +147,47 @@ def _scope_ids(svg: str, key: str) -> str:
     return re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{key}-{m.group(1)}"', svg)
 
 
+def thin(*arrays, limit: int = MAX_DRAWN_POINTS) -> list[np.ndarray]:
+    """Keep at most ``limit`` evenly spaced points (first and last kept) of parallel arrays."""
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    n = len(arrays[0])
+    if n <= limit:
+        return arrays
+    keep = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+    return [a[keep] for a in arrays]
+
+
 def line_width(result: StrategyResult, recommended: str | None) -> float:
-    return 3.0 if result.name == recommended else 1.5
+    """The recommended strategy is drawn thicker in every line chart."""
+    return 3.2 if result.name == recommended else 1.6
+
+
+def _legend_label(result: StrategyResult, recommended: str | None, extra: str = "") -> str:
+    mark = " — recommended" if result.name == recommended else ""
+    return f"{_label(result.label, 30)}{extra}{mark}"
+
+
+def _probabilistic(results: Results) -> list[StrategyResult]:
+    """Strategies that produced a ranking worth drawing (not the constant majority baseline)."""
+    return [s for s in results.strategies if s.ok and s.name != "majority"]
+
+
+def best_by(strategies, key: str, tuned: bool = False) -> StrategyResult | None:
+    """The strategy with the highest value of metric ``key`` (``None`` when there is none)."""
+    return max(strategies, key=lambda s: s.metric(key, tuned).value or 0.0, default=None)
+
+
+def distorted_probabilities(results: Results) -> list[StrategyResult]:
+    """Resampling / weighting strategies whose Brier score is well above plain logistic regression's."""
+    logreg = results.strategy("logreg")
+    reference = logreg.metric("brier").value if logreg is not None and logreg.ok else None
+    if reference is None:
+        return []
+    return [
+        s
+        for s in results.strategies
+        if s.ok and s.name in RESAMPLERS and (s.metric("brier").value or 0.0) > 1.5 * reference
+    ]
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -113,352 +196,552 @@ def line_width(result: StrategyResult, recommended: str | None) -> float:
 def figure_class_balance(report: Report) -> Figure:
     plt = _pyplot()
     ds = report.results.dataset
-    labels = list(ds.class_counts)
+    labels = list(ds.class_counts)[:12]
     counts = [ds.class_counts[k] for k in labels]
     colours = [POSITIVE_COLOUR if k == ds.positive_label else NEGATIVE_COLOUR for k in labels]
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.2 + 0.25 * min(len(labels), 12)))
-    shown = [_label(k) for k in labels][:12]
-    ax.barh(shown[::-1], counts[:12][::-1], color=colours[:12][::-1])
-    for i, count in enumerate(counts[:12][::-1]):
-        ax.text(count, i, f" {count:,}", va="center")
-    ax.set_xlabel("rows")
-    ax.set_title(f"Class counts: imbalance ratio {ds.summary()['imbalance_ratio']:.1f} : 1")
-    ax.grid(axis="y", visible=False)
-    ax.set_xlim(0, max(counts) * 1.15)
     ratio = ds.summary()["imbalance_ratio"]
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.9 + 0.45 * len(labels)))
+    ax.barh([_label(k, 24) for k in labels][::-1], counts[::-1], color=colours[::-1], height=0.6)
+    for i, count in enumerate(counts[::-1]):
+        ax.text(count, i, f"  {count:,} ({count / max(ds.rows_used, 1):.1%})", va="center")
+    ax.set_xlabel("rows")
+    ax.set_xlim(0, max(counts) * 1.25)
+    ax.grid(axis="y", visible=False)
+    title = f"{ratio:.1f} negatives for every positive"
     return Figure(
         "class-balance",
-        "Class balance",
-        f"The positive class '{_label(ds.positive_label)}' is {ds.positives:,} of "
+        f"Class balance: {title}",
+        f"The positive class '{_label(ds.positive_label)}' (orange) is {ds.positives:,} of "
         f"{ds.rows_used:,} rows ({ds.prevalence:.2%}).",
-        f"Bar chart of class counts; {ds.positives} positives, imbalance ratio {ratio:.1f} to 1.",
-        svg=_scope_ids(_svg(fig), "class-balance"),
+        f"Horizontal bar chart of rows per class: {ds.positives:,} positives and "
+        f"{ds.rows_used - ds.positives:,} negatives, an imbalance ratio of {ratio:.1f} to 1.",
+        svg=_svg(fig, "class-balance"),
     )
+
+
+METRIC_BARS = (("recall", "recall", 1.0), ("precision", "precision", 0.62), ("f1", "F1", 0.32))
 
 
 def figure_metrics_chart(report: Report) -> Figure:
     plt = _pyplot()
-    shown = [s for s in report.results.strategies if s.ok]
-    names = [s.label for s in shown]
-    metrics = ("recall", "precision", "f1")
-    shades = (1.0, 0.6, 0.3)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
-    x = np.arange(len(shown))
-    width = 0.26
-    for i, (metric, shade) in enumerate(zip(metrics, shades, strict=True)):
-        values = [s.metric(metric, True).value or 0.0 for s in shown]
-        lows = [
-            v - (s.metric(metric, True).ci or (v, v))[0] for s, v in zip(shown, values, strict=True)
-        ]
-        highs = [
-            (s.metric(metric, True).ci or (v, v))[1] - v for s, v in zip(shown, values, strict=True)
-        ]
-        ax.bar(
-            x + (i - 1) * width,
-            values,
-            width,
-            color=[COLOURS.get(s.name, "#777777") for s in shown],
-            alpha=shade,
-            edgecolor=[COLOURS.get(s.name, "#777777") for s in shown],
-            label=metric,
-            yerr=[lows, highs],
-            error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444444"},
-        )
-    ax.set_xticks(x)
-    ax.set_xticklabels([_label(n, 18) for n in names], rotation=25, ha="right")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("at the tuned threshold")
-    ax.grid(axis="x", visible=False)
     from matplotlib.patches import Patch
 
-    ax.legend(
+    recommended = report.results.recommended.strategy
+    shown = sorted(
+        (s for s in report.results.strategies if s.ok),
+        key=lambda s: -(s.metrics["pr_auc"].value or 0.0),
+    )
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.3 + 0.62 * len(shown)))
+    y = np.arange(len(shown))
+    height = 0.27
+    colours = [colour(s.name) for s in shown]
+    for i, (key, _, shade) in enumerate(METRIC_BARS):
+        metrics = [s.metric(key, True) for s in shown]
+        values = np.array([m.value or 0.0 for m in metrics])
+        lows = [v - (m.ci or (v, v))[0] for m, v in zip(metrics, values, strict=True)]
+        highs = [(m.ci or (v, v))[1] - v for m, v in zip(metrics, values, strict=True)]
+        ax.barh(
+            y + (i - 1) * height,
+            values,
+            height,
+            color=colours,
+            alpha=shade,
+            edgecolor=colours,
+            linewidth=0.8,
+            xerr=[np.maximum(lows, 0), np.maximum(highs, 0)],
+            error_kw={"elinewidth": 0.9, "capsize": 2.5, "ecolor": "#333333"},
+        )
+    for i, s in enumerate(shown):
+        if (s.metric("recall", True).value or 0.0) == 0.0:
+            ax.text(0.01, i, "finds no positive", va="center", color="#555555")
+    ax.set_yticks(y, [_label(s.label, 32) for s in shown])
+    for tick, s in zip(ax.get_yticklabels(), shown, strict=True):
+        if s.name == recommended:
+            tick.set_fontweight("bold")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("value at each strategy's tuned threshold")
+    ax.grid(axis="y", visible=False)
+    ax.tick_params(axis="y", length=0)
+    fig.legend(
         handles=[
-            Patch(facecolor="#555555", alpha=a, edgecolor="#555555", label=m)
-            for m, a in zip(metrics, shades, strict=True)
+            Patch(facecolor="#444444", alpha=a, edgecolor="#444444", label=name)
+            for _, name, a in METRIC_BARS
         ],
-        loc="upper left",
+        loc="outside upper left",
         ncols=3,
         frameon=False,
-        bbox_to_anchor=(0, 1.12),
     )
-    best = max(shown, key=lambda s: s.metric("f1", True).value or 0)
-    ax.set_title(f"Recall, precision and F1: {best.label} has the highest F1", pad=24)
+    best = best_by(shown, "f1", tuned=True)
+    title = f"{_label(best.label)} has the highest F1 ({best.metric('f1', True).value or 0:.2f})"
     return Figure(
         "metrics-chart",
-        "Recall, precision and F1 per strategy",
-        "For each strategy: recall (solid), precision (lighter) and F1 (lightest), each at its tuned "
-        "threshold with its 95% interval. The majority baseline finds no positives.",
-        "Grouped bar chart of recall, precision and F1 for each strategy.",
-        svg=_scope_ids(_svg(fig), "metrics-chart"),
+        f"Recall, precision and F1: {title}",
+        "Three bars per strategy, each at the strategy's own tuned threshold: recall (darkest), "
+        "precision and F1 (lightest), with 95% intervals as whiskers. Strategies in leaderboard "
+        "order; the recommended one in bold.",
+        "Grouped bar chart of recall, precision and F1 at the tuned threshold for each strategy. "
+        + "; ".join(
+            f"{s.label}: recall {s.metric('recall', True).value or 0:.2f}, precision "
+            f"{s.metric('precision', True).value or 0:.2f}, F1 {s.metric('f1', True).value or 0:.2f}"
+            for s in shown
+        )
+        + ".",
+        svg=_svg(fig, "metrics-chart"),
     )
+
+
+def _pr_zoom(shown: list[StrategyResult], prevalence: float) -> float:
+    """The top of the precision axis: below 1 when every curve stays low (extreme imbalance)."""
+    tops = []
+    for s in shown:
+        recall, precision = (np.asarray(s.curves["pr"][k], float) for k in ("recall", "precision"))
+        tops.append(precision[recall >= 0.1].max(initial=prevalence))
+    top = max(tops, default=1.0) * 1.15
+    return 1.02 if top > 0.6 else float(max(top, prevalence * 3))
 
 
 def figure_curves(report: Report) -> Figure:
     plt = _pyplot()
+    from matplotlib.lines import Line2D
+
     results = report.results
     recommended = results.recommended.strategy
     prevalence = results.dataset.prevalence
-    fig, (ax_pr, ax_roc) = plt.subplots(1, 2, figsize=(WIDTH, 4.0))
-    shown = [s for s in results.strategies if s.ok and s.name != "majority"]
+    shown = _probabilistic(results)
+    fig, (ax_pr, ax_roc) = plt.subplots(1, 2, figsize=(WIDTH, 4.3))
+    banded = recommended or (shown[0].name if shown else None)
     for s in shown:
-        colour = COLOURS.get(s.name, "#777777")
-        pr, roc = s.curves["pr"], s.curves["roc"]
-        ax_pr.step(
-            pr["recall"],
-            pr["precision"],
-            where="post",
-            color=colour,
-            lw=line_width(s, recommended),
-            label=f"{_label(s.label, 28)} ({s.metrics['pr_auc'].value:.2f})",
-        )
-        ax_roc.plot(roc["fpr"], roc["tpr"], color=colour, lw=line_width(s, recommended))
-        bands = s.curves.get("fold_bands")
-        if bands and s.name == (recommended or shown[0].name):
-            ax_pr.fill_between(
-                bands["recall"],
-                bands["precision_low"],
-                bands["precision_high"],
-                color=colour,
-                alpha=0.15,
-                lw=0,
-            )
-            ax_roc.fill_between(
-                bands["fpr"], bands["tpr_low"], bands["tpr_high"], color=colour, alpha=0.15, lw=0
-            )
-    ax_pr.axhline(prevalence, color="#999999", ls="--", lw=1)
-    ax_pr.text(
-        0.99,
-        prevalence,
-        f"chance = prevalence {prevalence:.3f}",
-        ha="right",
-        va="bottom",
-        color="#666666",
-        fontsize=8.5,
-    )
-    ax_roc.plot([0, 1], [0, 1], color="#999999", ls="--", lw=1)
+        _draw_curves(ax_pr, ax_roc, s, recommended, banded)
+    ax_pr.axhline(prevalence, color=CHANCE_COLOUR, ls="--", lw=1.2)
+    ax_roc.plot([0, 1], [0, 1], color=CHANCE_COLOUR, ls="--", lw=1.2)
+    top = _pr_zoom(shown, prevalence)
+    zoomed = top < 1.0
     ax_pr.set(
-        xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall"
-    )
-    ax_roc.set(
-        xlabel="false positive rate",
-        ylabel="true positive rate",
+        xlabel="recall",
+        ylabel="precision" + (" (axis zoomed)" if zoomed else ""),
         xlim=(0, 1),
-        ylim=(0, 1.02),
-        title="ROC",
+        ylim=(0, top),
     )
-    ax_pr.legend(loc="lower left", fontsize=8, frameon=False, title="PR-AUC", title_fontsize=8)
-    leader = max(shown, key=lambda s: s.metrics["pr_auc"].value or 0) if shown else None
-    title = f"Precision-recall: {leader.label} leads" if leader else "Curves"
-    fig.suptitle(title, fontsize=12)
+    ax_pr.set_title("Precision-recall", loc="left")
+    ax_roc.set(
+        xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.02)
+    )
+    ax_roc.set_title("ROC", loc="left")
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=colour(s.name),
+            lw=line_width(s, recommended),
+            label=_legend_label(
+                s,
+                recommended,
+                f"  PR-AUC {s.metrics['pr_auc'].value or 0:.2f} · ROC-AUC "
+                f"{s.metrics['roc_auc'].value or 0:.2f}",
+            ),
+        )
+        for s in shown
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color=CHANCE_COLOUR,
+            ls="--",
+            lw=1.2,
+            label=f"chance (prevalence {prevalence:.3f})",
+        )
+    )
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+    leader = best_by(shown, "pr_auc")
+    if leader is None:
+        title = "Precision-recall and ROC curves"
+    else:
+        title = (
+            f"Precision-recall: {leader.label} leads with PR-AUC "
+            f"{leader.metrics['pr_auc'].value or 0:.2f} against a chance level of {prevalence:.3f}"
+        )
     band_note = (
         " The shaded band is the fold-to-fold range of the recommended strategy."
-        if results.protocol.kind == "cv"
+        if results.protocol.kind == "cv" and any("fold_bands" in s.curves for s in shown)
+        else ""
+    )
+    zoom_note = (
+        f" The precision axis stops at {top:.2f} because every curve stays below it."
+        if zoomed
         else ""
     )
     return Figure(
         "curves",
         title,
-        "Precision-recall (left) matters most under imbalance: the dashed line is a random "
-        f"ranking. ROC (right) looks flattering when negatives dominate.{band_note}",
-        "Precision-recall and ROC curves of every strategy.",
-        svg=_scope_ids(_svg(fig), "curves"),
+        "Left, precision-recall: what matters under imbalance; the dashed line is a random "
+        "ranking (precision = prevalence). Right, ROC: it looks flattering when negatives "
+        f"dominate. Thicker line: the recommended strategy.{band_note}{zoom_note}",
+        "Two line charts: precision-recall and ROC curves of every strategy. "
+        + "; ".join(
+            f"{s.label}: PR-AUC {s.metrics['pr_auc'].value or 0:.2f}, ROC-AUC "
+            f"{s.metrics['roc_auc'].value or 0:.2f}"
+            for s in shown
+        )
+        + f". Chance PR-AUC is {prevalence:.3f}.",
+        svg=_svg(fig, "curves"),
     )
+
+
+def _draw_curves(ax_pr, ax_roc, s: StrategyResult, recommended, banded) -> None:
+    pr, roc = s.curves["pr"], s.curves["roc"]
+    lw, c = line_width(s, recommended), colour(s.name)
+    zorder = 3 if s.name == recommended else 2
+    ax_pr.step(*thin(pr["recall"], pr["precision"]), where="post", color=c, lw=lw, zorder=zorder)
+    ax_roc.plot(*thin(roc["fpr"], roc["tpr"]), color=c, lw=lw, zorder=zorder)
+    bands = s.curves.get("fold_bands")
+    if bands and s.name == banded:
+        ax_pr.fill_between(
+            *thin(bands["recall"], bands["precision_low"], bands["precision_high"]),
+            color=c,
+            alpha=0.15,
+            lw=0,
+        )
+        ax_roc.fill_between(
+            *thin(bands["fpr"], bands["tpr_low"], bands["tpr_high"]), color=c, alpha=0.15, lw=0
+        )
 
 
 def figure_confusion(report: Report) -> Figure:
     plt = _pyplot()
-    shown = [s for s in report.results.strategies if s.ok]
-    columns = 4
+    results = report.results
+    recommended = results.recommended.strategy
+    shown = [s for s in results.strategies if s.ok]
+    columns = min(4, max(len(shown), 1))
     rows = int(np.ceil(len(shown) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.1 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.35 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, s in zip(axes.ravel(), shown, strict=False):
-        c = s.tuned_confusion
-        matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
-        ax.axis("on")
-        ax.imshow(matrix / max(matrix.sum(), 1), cmap="Blues", vmin=0, vmax=0.5)
-        for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, f"{value:,}", ha="center", va="center", fontsize=9.5)
-        ax.set_xticks([0, 1], ["pred −", "pred +"], fontsize=8)
-        ax.set_yticks([0, 1], ["true −", "true +"], fontsize=8)
-        ax.grid(False)
-        ax.set_title(_label(s.label, 26), fontsize=9.5, color=COLOURS.get(s.name, "#333333"))
-    fig.tight_layout()
+        _draw_confusion(ax, s, s.name == recommended)
+    focus = results.strategy(recommended or "") or best_by(_probabilistic(results), "pr_auc")
+    positives = results.dataset.positives
+    if focus is not None and focus.tuned_confusion:
+        c = focus.tuned_confusion
+        title = (
+            f"{focus.label} finds {c['tp']:,} of {positives:,} positives "
+            f"with {c['fp']:,} false alarms"
+        )
+    else:
+        title = "Confusion matrices at the tuned thresholds"
     return Figure(
         "confusion",
-        "Confusion matrices at the tuned thresholds",
-        "Rows are the true class, columns the prediction; every evaluated row counted once. "
-        "Read the bottom row: positives found (right) and missed (left).",
-        "Confusion matrices, one per strategy, at each strategy's tuned threshold.",
-        svg=_scope_ids(_svg(fig), "confusion"),
+        title,
+        "One matrix per strategy at its tuned threshold; rows are the true class, columns the "
+        "prediction, every evaluated row counted once. Blue cells are right, orange cells wrong; "
+        "the darker, the larger the share of that true class. A dark blue bottom-right cell means "
+        "most positives are found. The recommended strategy has a thick frame.",
+        "Confusion matrices, one per strategy, at each strategy's tuned threshold. "
+        + "; ".join(
+            f"{s.label}: {s.tuned_confusion.get('tp', 0):,} positives found, "
+            f"{s.tuned_confusion.get('fn', 0):,} missed, "
+            f"{s.tuned_confusion.get('fp', 0):,} false alarms"
+            for s in shown
+        )
+        + ".",
+        svg=_svg(fig, "confusion"),
     )
+
+
+def _draw_confusion(ax, s: StrategyResult, is_recommended: bool) -> None:
+    from matplotlib.patches import Rectangle
+
+    c = s.tuned_confusion or {"tn": 0, "fp": 0, "fn": 0, "tp": 0}
+    matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    ax.axis("on")
+    ax.imshow(_confusion_colours(shares))
+    for (i, j), value in np.ndenumerate(matrix):
+        ink = "white" if shares[i, j] > 0.55 else "#1d1f21"
+        ax.text(j, i, f"{value:,}\n{shares[i, j]:.0%}", ha="center", va="center", color=ink)
+    ax.set_xticks([0, 1], ["pred −", "pred +"])
+    ax.set_yticks([0, 1], ["true −", "true +"])
+    ax.tick_params(length=0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(is_recommended)
+        spine.set_linewidth(3)
+        spine.set_color(colour(s.name))
+    ax.add_patch(
+        Rectangle((0, 1.03), 1, 0.05, transform=ax.transAxes, color=colour(s.name), clip_on=False)
+    )
+    ax.set_title(
+        _wrap(_label(s.label, 40), 22),
+        fontsize=10.5,
+        fontweight="bold" if is_recommended else "normal",
+        pad=12,
+    )
+
+
+def _confusion_colours(shares: np.ndarray) -> np.ndarray:
+    """Correct cells (diagonal) in blues, errors in oranges; darker = larger share of the class."""
+    from matplotlib import colormaps
+
+    right = colormaps["Blues"](0.08 + 0.85 * shares)
+    wrong = colormaps["Oranges"](0.08 + 0.85 * shares)
+    return np.where(np.eye(2, dtype=bool)[..., None], right, wrong)
+
+
+def _threshold_window(sweep, strategy: StrategyResult) -> tuple[float, float] | None:
+    """Zoom the threshold axis on where positives are still flagged, when that is a small part."""
+    thresholds = np.asarray(sweep["threshold"], float)
+    recall = np.asarray(sweep["recall"], float)
+    if len(thresholds) < 2:
+        return None
+    low, high = thresholds.min(), thresholds.max()
+    active = thresholds[recall > 0]
+    marks = [strategy.threshold or low, *(strategy.fold_thresholds or ())]
+    right = max(active.max(initial=low), *marks)
+    right = right + 0.1 * (right - low) + 1e-9
+    return (low, right) if right < low + 0.6 * (high - low) else None
 
 
 def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
     plt = _pyplot()
     sweep = strategy.curves["threshold_sweep"]
     has_cost = "cost" in sweep
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
-    ax.plot(sweep["threshold"], sweep["precision"], label="precision", color="#0072B2", lw=2)
-    ax.plot(sweep["threshold"], sweep["recall"], label="recall", color="#D55E00", lw=2)
-    ax.plot(sweep["threshold"], sweep["f1"], label="F1", color="#009E73", lw=2, ls="--")
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.9))
+    t, precision, recall, f1 = thin(
+        sweep["threshold"], sweep["precision"], sweep["recall"], sweep["f1"]
+    )
+    ax.plot(t, precision, label="precision", color="#0072B2", lw=2.2)
+    ax.plot(t, recall, label="recall", color="#D55E00", lw=2.2)
+    ax.plot(t, f1, label="F1", color="#009E73", lw=2.2, ls="--")
     if strategy.fold_thresholds and len(strategy.fold_thresholds) > 1:
         low, high = strategy.threshold_spread
-        ax.axvspan(low, high, color="#999999", alpha=0.2, lw=0, label="fold-to-fold range")
+        ax.axvspan(low, high, color="#999999", alpha=0.22, lw=0, label="range across folds")
     if strategy.threshold is not None:
         ax.axvline(
-            strategy.threshold, color="#000000", lw=1.5, label=f"tuned {strategy.threshold:.3f}"
+            strategy.threshold, color="#000000", lw=1.8, label=f"tuned {strategy.threshold:.3f}"
         )
-    if strategy.default_threshold is not None:
-        ax.axvline(
-            strategy.default_threshold,
-            color="#777777",
-            lw=1,
-            ls=":",
-            label=f"default {strategy.default_threshold:.3f}",
-        )
+    window = _threshold_window(sweep, strategy)
+    default = strategy.default_threshold
+    if default is not None and (window is None or default <= window[1]):
+        ax.axvline(default, color="#555555", lw=1.2, ls=":", label=f"default {default:.3f}")
     if has_cost:
         cost_ax = ax.twinx()
-        cost_ax.plot(
-            sweep["threshold"], sweep["cost"], color="#CC79A7", lw=1.5, label="cost per row"
-        )
-        cost_ax.set_ylabel("cost per row")
+        cost_ax.plot(*thin(sweep["threshold"], sweep["cost"]), color="#CC79A7", lw=1.6)
+        cost_ax.set_ylabel("cost per row (pink)")
         cost_ax.grid(False)
     scale = "anomaly score" if strategy.score_kind == "anomaly score" else "predicted probability"
     ax.set(xlabel=f"threshold on the {scale}", ylabel="value", ylim=(0, 1.02))
-    ax.legend(loc="center left", bbox_to_anchor=(1.08 if has_cost else 1.01, 0.5), frameon=False)
-    ax.set_title(f"{_label(strategy.label)}: precision, recall and F1 against the threshold")
+    if window is not None:
+        ax.set_xlim(*window)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.1 if has_cost else 1.01, 1.0), frameon=False)
+    title = _threshold_title(strategy)
+    off_axis = (
+        f" The axis is zoomed on the thresholds that still flag positives; the default "
+        f"{default:.3f} lies off to the right, where recall is "
+        f"{strategy.metric('recall').value or 0:.3f}."
+        if window is not None and default is not None and default > window[1]
+        else ""
+    )
     return Figure(
         "threshold",
-        "Threshold trade-off",
+        title,
         "Moving the threshold right trades recall for precision. The black line is the threshold "
-        "tuned on training data; the grey band is how much it moved between folds.",
-        f"Precision, recall and F1 against the threshold for {_label(strategy.label)}.",
-        svg=_scope_ids(_svg(fig), "threshold"),
+        "tuned on the training parts; the grey band is how far it moved between folds." + off_axis,
+        f"Line chart of precision, recall and F1 against the threshold for {strategy.label}; "
+        + (f"the tuned threshold is {strategy.threshold:.3f}." if strategy.threshold else "")
+        + off_axis,
+        svg=_svg(fig, "threshold"),
+    )
+
+
+def _threshold_title(strategy: StrategyResult) -> str:
+    if strategy.threshold is None:
+        return f"{strategy.label}: precision, recall and F1 against the threshold"
+    return (
+        f"{strategy.label} at {strategy.threshold:.3f}: recall "
+        f"{strategy.metric('recall', True).value or 0:.2f}, precision "
+        f"{strategy.metric('precision', True).value or 0:.2f}"
     )
 
 
 def figure_resampling(illustration: Illustration) -> Figure:
     plt = _pyplot()
-    fig, (before, after) = plt.subplots(1, 2, figsize=(WIDTH, 3.8), sharex=True, sharey=True)
+    from matplotlib.lines import Line2D
+
+    fig, (before, after) = plt.subplots(1, 2, figsize=(WIDTH, 4.0), sharex=True, sharey=True)
     points, labels = illustration.points, illustration.labels
     for ax in (before, after):
-        ax.scatter(
-            *points[labels == 0].T, s=6, c=NEGATIVE_COLOUR, alpha=0.35, lw=0, label="negative"
+        ax.scatter(*points[labels == 0].T, s=7, c=NEGATIVE_COLOUR, alpha=0.35, lw=0)
+    if len(illustration.synthetic):
+        after.scatter(
+            *illustration.synthetic.T, s=12, c=SYNTHETIC_COLOUR, alpha=0.75, lw=0, marker="^"
         )
-    after.scatter(
-        *illustration.synthetic.T,
-        s=10,
-        c=SYNTHETIC_COLOUR,
-        alpha=0.7,
-        lw=0,
-        marker="^",
-        label="synthetic (SMOTE)",
-    )
     for ax in (before, after):
-        ax.scatter(
-            *points[labels == 1].T,
-            s=14,
-            c=POSITIVE_COLOUR,
-            lw=0.3,
-            edgecolors="white",
-            label="positive",
-        )
-        ax.set_xlabel(_label(illustration.axes[0], 45))
+        ax.scatter(*points[labels == 1].T, s=18, c=POSITIVE_COLOUR, lw=0.4, edgecolors="white")
+    before.set_xlim(illustration.grid_x.min(), illustration.grid_x.max())
+    before.set_ylim(illustration.grid_y.min(), illustration.grid_y.max())
+    fig.supxlabel(_label(illustration.axes[0], 60), fontsize=11)
     before.set_ylabel(_label(illustration.axes[1], 45))
-    before.set_title("Training data")
-    after.set_title(f"After SMOTE (+{len(illustration.synthetic):,} synthetic)")
-    after.legend(loc="best", fontsize=8, markerscale=1.5)
-    return Figure(
+    before.set_title("Training data", loc="left")
+    after.set_title(f"After SMOTE: +{len(illustration.synthetic):,} synthetic", loc="left")
+    fig.legend(
+        handles=[
+            Line2D([], [], ls="", marker="o", color=NEGATIVE_COLOUR, alpha=0.6, label="negative"),
+            Line2D([], [], ls="", marker="o", color=POSITIVE_COLOUR, label="positive"),
+            Line2D([], [], ls="", marker="^", color=SYNTHETIC_COLOUR, label="synthetic (SMOTE)"),
+        ],
+        loc="outside upper right",
+        ncols=3,
+        frameon=False,
+    )
+    n_positive = int(np.sum(labels == 1))
+    return _png_figure(
+        fig,
         "resampling",
-        "What SMOTE does to the training data",
-        "SMOTE fills the space between positive neighbours with synthetic rows (triangles). "
-        + illustration.note,
-        "Scatter plots of the training data before and after SMOTE.",
-        png_data_uri=_png(fig),
+        f"SMOTE adds {len(illustration.synthetic):,} synthetic positives to "
+        f"{n_positive:,} real ones",
+        "SMOTE fills the space between neighbouring positives with synthetic rows (orange "
+        "triangles); it never adds information outside that space. " + illustration.note,
+        f"Two scatter plots of the training data, before and after SMOTE: {n_positive:,} "
+        f"positives, {int(np.sum(labels == 0)):,} negatives shown, "
+        f"{len(illustration.synthetic):,} synthetic rows added.",
     )
 
 
 def figure_boundary(illustration: Illustration, labels: dict[str, str]) -> Figure:
     plt = _pyplot()
     names = list(illustration.surfaces)
+    width = WIDTH if len(names) > 1 else WIDTH * 0.62
     fig, axes = plt.subplots(
-        1, len(names), figsize=(WIDTH if len(names) > 1 else WIDTH / 1.6, 3.8), squeeze=False
+        1, len(names), figsize=(width, 4.2), squeeze=False, sharex=True, sharey=True
     )
-    points, y = illustration.points, illustration.labels
+    findings = []
     for ax, name in zip(axes[0], names, strict=True):
-        surface = ax.contourf(
-            illustration.grid_x,
-            illustration.grid_y,
-            illustration.surfaces[name],
-            levels=np.linspace(0, 1, 11),
-            cmap="RdBu_r",
-            alpha=0.75,
-        )
-        ax.contour(
-            illustration.grid_x,
-            illustration.grid_y,
-            illustration.surfaces[name],
-            levels=[0.5],
-            colors="black",
-            linewidths=1,
-        )
-        ax.scatter(*points[y == 0].T, s=4, c="#333333", alpha=0.25, lw=0)
-        ax.scatter(*points[y == 1].T, s=12, c="#ffffff", edgecolors="black", lw=0.5)
-        ax.set_title(_label(labels.get(name, name)))
-        ax.set_xlabel(_label(illustration.axes[0], 45))
-        ax.set_xlim(illustration.grid_x.min(), illustration.grid_x.max())
-        ax.set_ylim(illustration.grid_y.min(), illustration.grid_y.max())
-        ax.grid(False)
+        surface, finding = _draw_surface(ax, illustration, name, labels.get(name, name))
+        findings.append(finding)
     axes[0][0].set_ylabel(_label(illustration.axes[1], 45))
+    fig.supxlabel(_label(illustration.axes[0], 60), fontsize=11)
     fig.colorbar(
         surface, ax=axes[0].tolist(), label="predicted probability of positive", shrink=0.9
     )
-    return Figure(
+    shown = " and ".join(_label(labels.get(n, n)) for n in names)
+    return _png_figure(
+        fig,
         "boundary",
-        "Decision surfaces",
+        "Decision surfaces: " + "; ".join(findings),
         "Colour is the predicted probability of the positive class; the black line is where it "
-        "crosses 0.5. White dots are positives. " + illustration.note,
-        "Predicted-probability surfaces of logistic regression and the recommended strategy.",
-        png_data_uri=_png(fig),
+        "crosses 0.5 (absent when it never does). White dots are positives, grey dots negatives. "
+        + illustration.note,
+        f"Predicted-probability surfaces of {shown} over the two illustrated axes. "
+        + "; ".join(findings)
+        + ".",
     )
+
+
+def _draw_surface(ax, illustration: Illustration, name: str, label: str):
+    grid = illustration.surfaces[name]
+    points, y = illustration.points, illustration.labels
+    surface = ax.contourf(
+        illustration.grid_x,
+        illustration.grid_y,
+        grid,
+        levels=np.linspace(0, 1, 11),
+        cmap="RdBu_r",
+        alpha=0.8,
+    )
+    crosses = float(np.nanmin(grid)) < 0.5 < float(np.nanmax(grid))
+    if crosses:
+        ax.contour(
+            illustration.grid_x,
+            illustration.grid_y,
+            grid,
+            levels=[0.5],
+            colors="black",
+            linewidths=1.2,
+        )
+    ax.scatter(*points[y == 0].T, s=5, c="#333333", alpha=0.25, lw=0)
+    ax.scatter(*points[y == 1].T, s=16, c="#ffffff", edgecolors="black", lw=0.6)
+    ax.set_title(_label(label), loc="left")
+    ax.set_xlim(illustration.grid_x.min(), illustration.grid_x.max())
+    ax.set_ylim(illustration.grid_y.min(), illustration.grid_y.max())
+    ax.grid(False)
+    if crosses:
+        positives, negatives = _shares_above_half(illustration, grid)
+        finding = (
+            f"{label} puts {positives:.0%} of the positives and {negatives:.0%} of the negatives "
+            "above 0.5"
+        )
+    else:
+        finding = (
+            f"{label} never reaches 0.5 (highest {float(np.nanmax(grid)):.2f}), so at the default "
+            "threshold it flags nothing"
+        )
+    return surface, finding
+
+
+def _shares_above_half(illustration: Illustration, grid: np.ndarray) -> tuple[float, float]:
+    """Shares of the drawn positives and negatives whose nearest grid cell is above 0.5."""
+    xs, ys = illustration.grid_x[0], illustration.grid_y[:, 0]
+    points = illustration.points
+    ix = np.clip(np.searchsorted(xs, points[:, 0]), 0, len(xs) - 1)
+    iy = np.clip(np.searchsorted(ys, points[:, 1]), 0, len(ys) - 1)
+    above = grid[iy, ix] >= 0.5
+    labels = illustration.labels
+    return _share(above[labels == 1]), _share(above[labels == 0])
+
+
+def _share(flags: np.ndarray) -> float:
+    return float(flags.mean()) if len(flags) else 0.0
 
 
 def figure_calibration(report: Report) -> Figure:
     plt = _pyplot()
-    recommended = report.results.recommended.strategy
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.75, 4.2))
-    ax.plot([0, 1], [0, 1], color="#999999", ls="--", lw=1, label="perfectly calibrated")
-    for s in report.results.strategies:
-        calibration = s.curves.get("calibration") if s.ok else None
-        if not calibration or s.name == "majority":
-            continue
-        brier = s.metrics["brier"].value
+    results = report.results
+    recommended = results.recommended.strategy
+    drawn = [s for s in _probabilistic(results) if s.curves.get("calibration")]
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.6))
+    top = 0.0
+    for s in drawn:
+        calibration = s.curves["calibration"]
+        predicted, observed = thin(calibration["predicted"], calibration["observed"])
+        top = max(top, predicted.max(initial=0), observed.max(initial=0))
         ax.plot(
-            calibration["predicted"],
-            calibration["observed"],
+            predicted,
+            observed,
             marker="o",
-            ms=3,
-            color=COLOURS.get(s.name, "#777777"),
+            ms=4,
+            color=colour(s.name),
             lw=line_width(s, recommended),
-            label=f"{_label(s.label, 28)} (Brier {brier:.3f})",
+            label=_legend_label(s, recommended, f" (Brier {s.metrics['brier'].value or 0:.3f})"),
         )
-    ax.set(
-        xlabel="mean predicted probability",
-        ylabel="observed share of positives",
-        xlim=(0, 1),
-        ylim=(0, 1),
+    limit = 1.0 if top > 0.6 else max(top * 1.1, 0.05)
+    ax.plot(
+        [0, limit], [0, limit], color=CHANCE_COLOUR, ls="--", lw=1.2, label="perfectly calibrated"
     )
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set_title("Reliability: resampling pushes probabilities up")
+    ax.set(
+        xlabel="mean predicted probability" + (" (axes zoomed)" if limit < 1 else ""),
+        ylabel="observed share of positives",
+        xlim=(0, limit),
+        ylim=(0, limit),
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    distorted = distorted_probabilities(results)
+    if distorted:
+        names = ", ".join(s.label for s in distorted[:-1])
+        names = f"{names} and {distorted[-1].label}" if names else distorted[-1].label
+        title = f"{names} over-state the risk"
+    else:
+        title = "No strategy strays far from plain logistic regression's calibration"
     return Figure(
         "calibration",
-        "Reliability curves",
-        "Points below the diagonal mean the model over-states the risk. Resampling and class "
-        "weights move curves below it while ranking (AUC) barely changes.",
-        "Reliability curves of the probabilistic strategies with their Brier scores.",
-        svg=_scope_ids(_svg(fig), "calibration"),
+        f"Reliability: {title}",
+        "Each point is a bin of rows with similar predicted probability. Points below the "
+        "diagonal mean the model predicts more risk than it finds; resampling and class weights "
+        "do this while ranking (AUC) barely changes.",
+        "Reliability curves of the probabilistic strategies: "
+        + "; ".join(f"{s.label}: Brier {s.metrics['brier'].value or 0:.3f}" for s in drawn)
+        + ".",
+        svg=_svg(fig, "calibration"),
     )
 
 
@@ -469,20 +752,17 @@ def all_figures(report: Report) -> dict[str, Figure]:
     if any(s.ok for s in results.strategies):
         figures["metrics-chart"] = figure_metrics_chart(report)
         figures["confusion"] = figure_confusion(report)
-    if any(s.ok and s.name != "majority" for s in results.strategies):
+    if _probabilistic(results):
         figures["curves"] = figure_curves(report)
-    focus = results.strategy(results.recommended.strategy or "") or _best(results.strategies)
-    if focus is not None:
+    focus = results.strategy(results.recommended.strategy or "") or best_by(
+        _probabilistic(results), "pr_auc"
+    )
+    if focus is not None and "threshold_sweep" in focus.curves:
         figures["threshold"] = figure_threshold(report, focus)
-    if any(s.ok and "calibration" in s.curves and s.name != "majority" for s in results.strategies):
+    if any("calibration" in s.curves for s in _probabilistic(results)):
         figures["calibration"] = figure_calibration(report)
     if results.illustration is not None:
         figures["resampling"] = figure_resampling(results.illustration)
         labels = {s.name: s.label for s in results.strategies}
         figures["boundary"] = figure_boundary(results.illustration, labels)
     return figures
-
-
-def _best(strategies) -> StrategyResult | None:
-    candidates = [s for s in strategies if s.ok and s.name != "majority"]
-    return max(candidates, key=lambda s: s.metrics["pr_auc"].value or 0, default=None)

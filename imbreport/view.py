@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from imbreport.model import Metric, Report, StrategyResult
-from imbreport.plots import COLOURS
+from imbreport.plots import colour, distorted_probabilities
 from imbreport.recommend import fmt
 
 SECTIONS = (
@@ -31,15 +31,11 @@ SECTIONS = (
 )
 
 LEADERBOARD_DEFAULT = (("recall", "Recall"), ("precision", "Precision"), ("f1", "F1"))
-LEADERBOARD_TUNED = (
-    ("recall", "Recall"),
-    ("precision", "Precision"),
-    ("f1", "F1"),
-    ("mcc", "MCC"),
-)
+LEADERBOARD_TUNED = (("recall", "Recall"), ("precision", "Precision"), ("f1", "F1"))
 
 
 def cell(metric: Metric) -> dict[str, str]:
+    """A metric as three-decimal text with its interval (``—`` where undefined)."""
     if metric.value is None:
         return {"value": "—", "ci": ""}
     ci = "" if metric.ci is None else f"[{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
@@ -47,6 +43,7 @@ def cell(metric: Metric) -> dict[str, str]:
 
 
 def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
+    """Everything the templates print, formatted; ``figures`` are ``plots.Figure`` by section id."""
     results = report.results
     ds = results.dataset
     summary = ds.summary()
@@ -70,6 +67,8 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
             {"id": sid, "number": i + 1, "title": title} for i, (sid, title) in enumerate(sections)
         ],
         "number": {sid: i + 1 for i, (sid, _) in enumerate(sections)},
+        "heading": dict(sections),
+        "facts": f"{ds.rows_used:,} rows · {ds.positives:,} positives ({ds.prevalence:.2%})",
         "gates": [g.to_dict() for g in report.gates],
         "gates_failed": [g.message for g in report.gates if not g.passed],
         "changes": report.changes,
@@ -144,34 +143,34 @@ def _leader(strategies) -> StrategyResult | None:
 def _verdict(report: Report, recommended: StrategyResult | None, majority) -> dict[str, Any]:
     results = report.results
     ds = results.dataset
-    paradox = None
-    if majority is not None:
-        paradox = (
-            f"Accuracy misleads here: always predicting '{ds.negative_label}' scores accuracy "
-            f"{majority.metrics['accuracy'].value:.3f} yet finds none of the {ds.positives:,} "
-            "positives."
-        )
-    else:
-        paradox = (
-            f"Accuracy misleads here: always predicting the majority class would score "
-            f"{1 - ds.prevalence:.3f} yet find none of the {ds.positives:,} positives."
-        )
+    accuracy = (
+        majority.metrics["accuracy"].value
+        if majority is not None and majority.metrics.get("accuracy") is not None
+        else 1 - ds.prevalence
+    )
+    paradox = (
+        f"Accuracy misleads here: always predicting '{ds.negative_label}' scores accuracy "
+        f"{accuracy:.3f} yet finds none of the {ds.positives:,} positives."
+    )
+    common = {
+        "paradox": paradox,
+        "paradox_accuracy": f"{accuracy:.1%}",
+        "reason": results.recommended.reason,
+        "chance": f"{ds.prevalence:.3f}",
+    }
     if recommended is None:
         return {
+            **common,
             "headline": "No strategy beats chance on this data.",
             "sentence": results.recommended.reason,
-            "paradox": paradox,
             "numbers": [],
             "strategy": None,
+            "colour": None,
         }
     threshold = recommended.threshold
     threshold_text = "" if threshold is None else f" at threshold {threshold:.3f}"
-    numbers = [
-        ("PR-AUC", cell(recommended.metrics["pr_auc"])),
-        ("Recall", cell(recommended.metric("recall", True))),
-        ("Precision", cell(recommended.metric("precision", True))),
-    ]
     return {
+        **common,
         "headline": f"Recommended: {recommended.label}{threshold_text}",
         "sentence": (
             f"{recommended.label}{threshold_text} reaches PR-AUC "
@@ -179,10 +178,23 @@ def _verdict(report: Report, recommended: StrategyResult | None, majority) -> di
             f"and precision {fmt(recommended.metric('precision', True))} "
             f"(chance PR-AUC = prevalence {ds.prevalence:.3f}). {results.recommended.reason}"
         ),
-        "paradox": paradox,
-        "numbers": numbers,
+        "numbers": _key_numbers(recommended, ds.prevalence),
         "strategy": recommended.name,
+        "colour": colour(recommended.name),
     }
+
+
+def _key_numbers(s: StrategyResult, prevalence: float) -> list[dict[str, str]]:
+    """PR-AUC, recall and precision of the recommendation, each with what it means in rows."""
+    c = s.tuned_confusion
+    found = f"finds {c['tp']:,} of {c['tp'] + c['fn']:,} positives" if c else ""
+    flagged = f"{c['tp']:,} of {c['tp'] + c['fp']:,} flagged rows are positive" if c else ""
+    rows = (
+        ("PR-AUC", cell(s.metrics["pr_auc"]), f"chance level {prevalence:.3f}"),
+        ("Recall", cell(s.metric("recall", True)), found),
+        ("Precision", cell(s.metric("precision", True)), flagged),
+    )
+    return [{"name": name, **c, "note": note} for name, c, note in rows]
 
 
 def _protocol(report: Report) -> dict[str, Any]:
@@ -239,7 +251,7 @@ def _leaderboard_row(s: StrategyResult, recommended, leader, tied) -> dict[str, 
     return {
         "name": s.name,
         "label": s.label,
-        "colour": COLOURS.get(s.name, "#777777"),
+        "colour": colour(s.name),
         "recommended": recommended is not None and s.name == recommended.name,
         "mark": mark,
         "pr_auc": cell(s.metrics["pr_auc"]),
@@ -276,20 +288,12 @@ def _threshold(results, recommended) -> dict[str, Any] | None:
 
 
 def _calibration(results) -> dict[str, Any]:
-    logreg = results.strategy("logreg")
-    rows = []
-    distorted = []
-    for s in results.strategies:
-        if not s.ok or s.metrics.get("brier") is None or s.metrics["brier"].value is None:
-            continue
-        rows.append((s.label, cell(s.metrics["brier"]), cell(s.metrics["log_loss"])))
-        if (
-            logreg is not None
-            and logreg.ok
-            and s.name in ("undersample", "oversample", "smote", "balanced")
-            and s.metrics["brier"].value > 1.5 * logreg.metrics["brier"].value
-        ):
-            distorted.append(s.label)
+    rows = [
+        (s.label, cell(s.metrics["brier"]), cell(s.metric("log_loss")))
+        for s in results.strategies
+        if s.ok and s.metric("brier").value is not None
+    ]
+    distorted = [s.label for s in distorted_probabilities(results)]
     if distorted:
         text = (
             f"{', '.join(distorted)} distorted the probabilities: their Brier scores are well above "
@@ -310,7 +314,7 @@ def _anomaly(results) -> dict[str, Any]:
     ds = results.dataset
     extreme = ds.prevalence < 0.001 or ds.positives < 50
     need = (
-        f"With {ds.positives:,} positives (prevalence {ds.prevalence:.3%}), the minority class is "
+        f"With {ds.positives:,} positives (prevalence {ds.prevalence:.2%}), the minority class is "
         + (
             "tiny: an anomaly detector trained on the majority class is an honest baseline."
             if extreme
