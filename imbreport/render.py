@@ -97,13 +97,22 @@ def _escape_block_start(text: str) -> str:
     return text[:digits] + "\\" + text[digits:]
 
 
+#: The last rendered HTML, so that ``-o x.html -o x.pdf`` draws the figures once.
+_last_html: list = []
+
+
 def render_html(report: Report, paper: str | None = None) -> str:
     from imbreport.plots import all_figures
     from imbreport.view import build_view
 
+    size = PAPER_SIZES.get((paper or report.config.paper).lower(), "A4")
+    if _last_html and _last_html[0] is report and _last_html[1] == size:
+        return _last_html[2]
     view = build_view(report, all_figures(report))
-    view["paper"] = PAPER_SIZES.get((paper or report.config.paper).lower(), "A4")
-    return _environment().get_template("report.html").render(v=view)
+    view["paper"] = size
+    html = _environment().get_template("report.html").render(v=view)
+    _last_html[:] = [report, size, html]
+    return html
 
 
 def render_json(report: Report) -> str:
