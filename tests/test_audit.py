@@ -142,7 +142,7 @@ def test_schema_version_matches_and_changes_only_with_a_migration_note():
     assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
     assert "migration note" in schema["description"]
     notes = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
-    assert f"### {SCHEMA_VERSION}" in notes  # every schema_version has its entry
+    assert f"\n#### {SCHEMA_VERSION}\n" in notes  # every schema_version has its migration note
     assert '"imbreport" = ["*.json"]' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
 
