@@ -11,11 +11,16 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from imbreport import __version__
+
+if TYPE_CHECKING:
+    from imbreport.model import Report
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -125,7 +130,7 @@ def run_analysis(
     return report.return_code
 
 
-def describe_data(report, messages: Messages) -> None:
+def describe_data(report: Report, messages: Messages) -> None:
     """What was read: the target, the positive class and its prevalence; warnings with -v."""
     ds = report.results.dataset
     messages.info(
@@ -136,7 +141,9 @@ def describe_data(report, messages: Messages) -> None:
         messages.detail(f"Warning: {warning}")
 
 
-def write_outputs(report, outputs: tuple[str, ...], paper: str | None, messages: Messages) -> None:
+def write_outputs(
+    report: Report, outputs: tuple[str, ...], paper: str | None, messages: Messages
+) -> None:
     """Render every output first (a failure leaves every file untouched), then write each one
     atomically; ``-`` goes to stdout."""
     from imbreport.render import output_format, render, write_atomic
@@ -151,7 +158,7 @@ def write_outputs(report, outputs: tuple[str, ...], paper: str | None, messages:
             messages.info(f"Wrote {path}")
 
 
-def describe_outcome(report, messages: Messages) -> None:
+def describe_outcome(report: Report, messages: Messages) -> None:
     """The recommendation, the changes and the gates on stderr; failures even with --quiet."""
     recommended = report.results.recommended
     if recommended.strategy is None:
@@ -163,11 +170,7 @@ def describe_outcome(report, messages: Messages) -> None:
         for line in report.changes["highlights"]:
             messages.detail(f"Change: {line}")
         if report.changes["failed"]:
-            click.echo(
-                "Worse than the previous run (--fail-if-worse): "
-                + " ".join(report.changes["highlights"][:2]),
-                err=True,
-            )
+            click.echo(f"Worse than the previous run: {_drop(report.changes)}", err=True)
     for gate in report.gates:
         if gate.passed:
             messages.detail(f"Gate passed: {gate.message}")
@@ -175,15 +178,27 @@ def describe_outcome(report, messages: Messages) -> None:
             click.echo(f"Gate failed: {gate.message}", err=True)
 
 
+def _drop(changes: dict[str, Any]) -> str:
+    """The significant drop that ``--fail-if-worse`` turned into exit code 1, in one sentence."""
+    primary = changes["primary"]
+    if primary["recommendation_lost"]:
+        return "no strategy beats chance any more (--fail-if-worse)."
+    return (
+        f"the recommended strategy's PR-AUC fell from {primary['previous']:.3f} "
+        f"({primary['previous_strategy']}) to {primary['current']:.3f} "
+        f"({primary['current_strategy']}), beyond the intervals (--fail-if-worse)."
+    )
+
+
 class Terminated(BaseException):
     """SIGTERM (a cron or CI timeout) turned into an exception so that temporary files are removed."""
 
 
-def _raise_terminated(signum, frame):
+def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def install_signal_handlers():
+def install_signal_handlers() -> Any:
     """Make SIGTERM unwind like Ctrl-C; returns the previous handler (``None`` off the main thread)."""
     try:
         return signal.signal(signal.SIGTERM, _raise_terminated)
@@ -191,7 +206,7 @@ def install_signal_handlers():
         return None
 
 
-def guarded(body, debug: bool) -> None:
+def guarded(body: Callable[[], int], debug: bool) -> None:
     """Run ``body`` and turn every outcome into the documented exit code."""
     previous_handler = install_signal_handlers()
     try:
@@ -202,7 +217,7 @@ def guarded(body, debug: bool) -> None:
     sys.exit(code)
 
 
-def _run_guarded(body, debug: bool) -> int:
+def _run_guarded(body: Callable[[], int], debug: bool) -> int:
     from imbreport.errors import ImbreportError
 
     try:
@@ -238,7 +253,7 @@ class GateType(click.ParamType):
     def __init__(self, direction: str):
         self.direction = direction
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from imbreport.errors import ConfigError
         from imbreport.gates import GateSpec, parse_gate
 
@@ -250,10 +265,10 @@ class GateType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def config_callback(read_pyproject: bool):
+def config_callback(read_pyproject: bool) -> Callable[..., None]:
     """The eager ``--config`` callback: the file's options become the command's defaults."""
 
-    def load(ctx: click.Context, param, value):
+    def load(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
         from imbreport.configfile import find_pyproject_options, read_toml, to_default_map
 
         if value is not None:
@@ -277,7 +292,7 @@ def _split_names(ctx, param, value):
     return names or None
 
 
-def analysis_options(read_pyproject: bool = False):
+def analysis_options(read_pyproject: bool = False) -> Callable[[Callable], Callable]:
     """Options shared by ``analyze`` and ``demo`` (defined once)."""
 
     def decorate(func):
