@@ -95,6 +95,13 @@ def evaluate(
     position[evaluated] = np.arange(len(evaluated))
 
     measure_started = time.perf_counter()
+    weight = 1.0 / dataset.sampling_rate
+    if dataset.sampling_rate < 1:
+        notes.append(
+            f"--sample kept {dataset.sampling_rate:.2%} of the negatives: each evaluated negative "
+            f"counts {weight:.2f} times in precision, PR-AUC, accuracy, F1, MCC, Brier and "
+            "log-loss, so they describe the full data; thresholds were tuned on the sample."
+        )
     results: list[StrategyResult] = []
     boot_inputs: dict[str, m.BootstrapInput] = {}
     point_values: dict[str, tuple[dict, dict]] = {}
@@ -116,8 +123,8 @@ def evaluate(
                 o.default_pred if threshold is None else o.scores >= threshold
             )
         probabilistic = spec.score_kind != "anomaly score"
-        default_values = _mean_over_repeats(y_eval, scores, default_pred, probabilistic)
-        tuned_values = _mean_over_repeats(y_eval, scores, tuned_pred, probabilistic)
+        default_values = _mean_over_repeats(y_eval, scores, default_pred, probabilistic, weight)
+        tuned_values = _mean_over_repeats(y_eval, scores, tuned_pred, probabilistic, weight)
         point_values[spec.name] = (default_values, tuned_values)
         boot_inputs[spec.name] = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
         results.append(
@@ -136,7 +143,7 @@ def evaluate(
         )
 
     resamples = config.bootstrap
-    distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed)
+    distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed, weight)
     final = []
     for result in results:
         if not result.ok:
@@ -152,8 +159,10 @@ def evaluate(
             )
         )
     comparisons = _compare(final, distributions)
-    prevalence = float(y_eval.mean())
-    random_level = m.random_ranking_pr_auc(int(y_eval.sum()), len(y_eval), seed=config.seed)
+    positives = int(y_eval.sum())
+    represented = positives + round((len(y_eval) - positives) * weight)
+    prevalence = positives / represented
+    random_level = m.random_ranking_pr_auc(positives, represented, seed=config.seed)
     recommended, beats_chance = choose_recommended(final, comparisons, prevalence, random_level)
     measure_seconds = time.perf_counter() - measure_started
 
@@ -397,9 +406,10 @@ def _short_error(exc: Exception) -> str:
 # --- measuring ----------------------------------------------------------------------------------
 
 
-def _mean_over_repeats(y, scores, predicted, probabilistic) -> dict[str, float | None]:
+def _mean_over_repeats(y, scores, predicted, probabilistic, weight) -> dict[str, float | None]:
     per_repeat = [
-        m.point_metrics(y, s, p, probabilistic) for s, p in zip(scores, predicted, strict=True)
+        m.point_metrics(y, s, p, probabilistic, weight)
+        for s, p in zip(scores, predicted, strict=True)
     ]
     out = {}
     for key in per_repeat[0]:

@@ -55,19 +55,31 @@ def metrics_from_counts(tp, fp, tn, fn) -> dict[str, np.ndarray]:
 
 
 def point_metrics(
-    y: np.ndarray, scores: np.ndarray, predicted: np.ndarray, probabilistic: bool
+    y: np.ndarray,
+    scores: np.ndarray,
+    predicted: np.ndarray,
+    probabilistic: bool,
+    negative_weight: float = 1.0,
 ) -> dict[str, float | None]:
-    """Every metric on one set of predictions."""
+    """Every metric on one set of predictions.
+
+    ``negative_weight`` (1 / the share of negatives kept by ``--sample``) makes each evaluated
+    negative stand for the negatives it represents, so that prevalence-dependent metrics describe
+    the full data.
+    """
     counts = confusion_counts(y, predicted)
+    counts["fp"] *= negative_weight
+    counts["tn"] *= negative_weight
     values: dict[str, float | None] = {
         k: float(v) for k, v in metrics_from_counts(**counts).items()
     }
-    values["pr_auc"] = float(skm.average_precision_score(y, scores))
+    weights = np.where(np.asarray(y) == 1, 1.0, negative_weight)
+    values["pr_auc"] = float(skm.average_precision_score(y, scores, sample_weight=weights))
     values["roc_auc"] = float(skm.roc_auc_score(y, scores))
     if probabilistic:
         clipped = np.clip(scores, 1e-15, 1 - 1e-15)
-        values["brier"] = float(np.mean((scores - y) ** 2))
-        values["log_loss"] = float(skm.log_loss(y, clipped, labels=[0, 1]))
+        values["brier"] = float(np.average((scores - y) ** 2, weights=weights))
+        values["log_loss"] = float(skm.log_loss(y, clipped, labels=[0, 1], sample_weight=weights))
     else:
         values["brier"] = None
         values["log_loss"] = None
@@ -90,7 +102,11 @@ LARGE_NEGATIVES = 20_000
 
 
 def bootstrap(
-    y: np.ndarray, inputs: dict[str, BootstrapInput], resamples: int, seed: int
+    y: np.ndarray,
+    inputs: dict[str, BootstrapInput],
+    resamples: int,
+    seed: int,
+    negative_weight: float = 1.0,
 ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """Stratified bootstrap distributions: ``{strategy: {"default"|"tuned": {metric: (B,)}}}``.
 
@@ -106,7 +122,7 @@ def bootstrap(
     n = len(positives) if large else len(y)
     chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
     prepared = {
-        name: (_IntervalRanking(inp, y) if large else _ranking(inp.scores, y))
+        name: (_IntervalRanking(inp, y, negative_weight) if large else _ranking(inp.scores, y))
         for name, inp in inputs.items()
     }
     collected: dict[str, dict[str, dict[str, list]]] = {
@@ -122,7 +138,7 @@ def bootstrap(
         else:
             weights = np.zeros((b, len(y)), dtype=np.float64)
             weights[:, positives] = positive_weights
-            weights[:, negatives] = _uniform_counts(rng, len(negatives), b)
+            weights[:, negatives] = _uniform_counts(rng, len(negatives), b) * negative_weight
             for name, inp in inputs.items():
                 _accumulate(collected[name], weights, y, inp, prepared[name])
         done += b
@@ -155,8 +171,9 @@ class _IntervalRanking:
     the negatives' share of Brier / log-loss uses its normal approximation (N > 20,000).
     """
 
-    def __init__(self, inp: BootstrapInput, y: np.ndarray):
+    def __init__(self, inp: BootstrapInput, y: np.ndarray, negative_weight: float = 1.0):
         self.inp = inp
+        self.negative_weight = negative_weight
         self.repeats = []
         for r in range(inp.scores.shape[0]):
             scores = inp.scores[r]
@@ -185,8 +202,10 @@ class _IntervalRanking:
         b = len(positive_weights)
         total_pos = positive_weights.sum(axis=1)[0]
         sums: dict[str, dict[str, np.ndarray]] = {"default": {}, "tuned": {}}
-        for r, (shares, order, starts, n_neg, losses, y) in enumerate(self.repeats):
-            counts = rng.multinomial(n_neg, shares, size=b).astype(np.float64)
+        w = self.negative_weight
+        for r, (shares, order, starts, n_rows, losses, y) in enumerate(self.repeats):
+            n_neg = n_rows * w  # the negatives the evaluated ones stand for
+            counts = rng.multinomial(n_rows, shares, size=b).astype(np.float64) * w
             cumulative = np.cumsum(counts, axis=1)
             fp_ge = cumulative[:, 1::2]
             fp_gt = fp_ge - counts[:, 1::2]
@@ -202,7 +221,7 @@ class _IntervalRanking:
             if losses is not None:
                 for key, loss in losses.items():
                     negative_loss = loss[~y]
-                    spread = np.sqrt(n_neg * negative_loss.var()) * rng.standard_normal(b)
+                    spread = w * np.sqrt(n_rows * negative_loss.var()) * rng.standard_normal(b)
                     total = positive_weights @ loss[y] + n_neg * negative_loss.mean() + spread
                     free[key] = total / (total_pos + n_neg)
             for part, predicted in (
@@ -210,7 +229,7 @@ class _IntervalRanking:
                 ("tuned", self.inp.tuned_pred[r]),
             ):
                 tp = positive_weights @ predicted[y]
-                fp = rng.binomial(n_neg, predicted[~y].mean(), size=b).astype(np.float64)
+                fp = w * rng.binomial(n_rows, predicted[~y].mean(), size=b).astype(np.float64)
                 values = {**free, **metrics_from_counts(tp, fp, n_neg - fp, total_pos - tp)}
                 for key, value in values.items():
                     sums[part][key] = sums[part].get(key, 0.0) + value / len(self.repeats)
