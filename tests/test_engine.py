@@ -356,3 +356,29 @@ def test_few_positives_adapt_folds_and_warn():
 def test_split_dataclass_is_plain():
     split = Split(0, 1, np.array([0, 1]), np.array([2]))
     assert split.fold == 1 and list(split.test) == [2]
+
+
+def test_reweighted_negatives_recover_full_data_metrics():
+    rng = np.random.default_rng(7)
+    y = rng.random(200_000) < 0.01
+    scores = rng.random(200_000) + 0.6 * y
+    keep = y | (rng.random(200_000) < 0.1)  # every positive, 10% of negatives
+    full = m.point_metrics(y, scores, scores > 0.9, probabilistic=False)
+    naive = m.point_metrics(y[keep], scores[keep], scores[keep] > 0.9, probabilistic=False)
+    weighted = m.point_metrics(
+        y[keep], scores[keep], scores[keep] > 0.9, probabilistic=False, negative_weight=10.0
+    )
+    for key in ("pr_auc", "precision", "accuracy"):
+        assert abs(weighted[key] - full[key]) < abs(naive[key] - full[key]) / 3, key
+    assert weighted["recall"] == naive["recall"]
+
+
+def test_sample_option_reports_the_reweighting():
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
+    frame["target"] = (rng.random(3000) < 0.03).astype(int)
+    frame.loc[frame["target"] == 1, "a"] += 2
+    results = analyze(frame, sample=600, strategies="logreg", bootstrap=200, n_jobs=1).results
+    assert results.dataset.rows_used == 600
+    assert results.dataset.rows_read == 3000
+    assert any("--sample" in note for note in results.protocol.notes)
