@@ -40,6 +40,8 @@ MAX_INTEGER_CLASSES = 50
 SNIFF_BYTES = 64 * 1024
 SNIFF_ROWS = 100
 MIXED_NUMERIC_SHARE = 0.95
+#: Columns with magnitudes beyond 1e±100 are rescaled: their squares would overflow float64.
+MAX_MAGNITUDE_EXPONENT = 100
 _DATE_PATTERN = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
 _ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|index|row)(_|\b|$)", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -756,7 +758,8 @@ def _classify_column(name: str, column: pd.Series, forced: bool, warnings: list[
         column = _mostly_numeric(name, column, distinct, warnings)
     if pd.api.types.is_numeric_dtype(column):
         values = _finite(name, column.astype("float64"), warnings)
-        return "numeric", values, _numeric_drop_reason(name, values.to_numpy())
+        reason = _numeric_drop_reason(name, values.to_numpy())
+        return "numeric", None if reason else _tame_magnitude(name, values, warnings), reason
     reason = _text_drop_reason(non_null.astype(str), distinct, len(column))
     return "categorical", None if reason else _as_category_text(column), reason
 
@@ -786,6 +789,23 @@ def _finite(name: str, values: pd.Series, warnings: list[str]) -> pd.Series:
         )
         values = values.mask(infinite)
     return values
+
+
+def _tame_magnitude(name: str, values: pd.Series, warnings: list[str]) -> pd.Series:
+    """Values so large (or small) that squaring them overflows, rescaled by a power of ten.
+
+    Every model standardises or splits numeric columns, so a constant factor changes no result;
+    it only keeps ``StandardScaler`` from overflowing to NaN.
+    """
+    largest = float(np.nanmax(np.abs(values.to_numpy())))
+    exponent = int(np.floor(np.log10(largest)))
+    if abs(exponent) < MAX_MAGNITUDE_EXPONENT:
+        return values
+    warnings.append(
+        f"Column '{name}': values of magnitude up to {largest:.3g} were rescaled by "
+        f"1e{-exponent} so that models can handle them (a constant factor changes no result)."
+    )
+    return values / 10.0**exponent
 
 
 def _numeric_drop_reason(name: str, values: np.ndarray) -> str | None:
