@@ -312,7 +312,7 @@ def _shared_options(read_pyproject: bool) -> list:
             multiple=True,
             metavar="PATH",
             help="Output file; the extension picks the format: .html, .pdf, .json, .md. "
-            "Repeat for several formats. '-' writes the JSON to stdout.",
+            "Repeat for several formats. '-' writes the JSON to stdout. [default: report.html]",
         ),
         click.option(
             "--strategies",
@@ -497,7 +497,7 @@ def main():
     "--categorical",
     multiple=True,
     metavar="COLUMN",
-    help="Treat a numeric-looking column as categorical (repeatable).",
+    help="Treat a numeric-looking column as categorical (repeatable). [default: none]",
 )
 @click.option(
     "--sample",
