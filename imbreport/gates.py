@@ -65,10 +65,11 @@ def parse_gate(text: str, direction: str, strategies: Collection[str]) -> GateSp
 def parse_gates(
     fail_under: Iterable[str | GateSpec], fail_over: Iterable[str | GateSpec], strategies
 ) -> tuple[GateSpec, ...]:
-    """Parse every ``--fail-under`` then every ``--fail-over`` spec (already parsed ones pass)."""
+    """Parse every ``--fail-under`` then every ``--fail-over`` spec (already parsed ones pass;
+    a single string is one spec)."""
     specs = []
     for direction, texts in ((UNDER, fail_under), (OVER, fail_over)):
-        for text in texts:
+        for text in (texts,) if isinstance(texts, str) else texts:
             spec = text if isinstance(text, GateSpec) else parse_gate(text, direction, strategies)
             specs.append(spec)
     return tuple(specs)
