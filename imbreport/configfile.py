@@ -62,6 +62,8 @@ def to_default_map(
         if name not in options:
             raise ConfigFileError(_unknown_key(source, key, options))
         param = options[name]
+        if param.name in default_map:
+            raise ConfigFileError(f"{source}: '{key}' is given twice (with - and with _).")
         default_map[param.name] = convert_value(param, value, ctx, f"{source}: '{key}'")
     return default_map
 
