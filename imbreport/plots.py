@@ -40,6 +40,7 @@ CHANCE_COLOUR = "#8a8a8a"
 WIDTH = 9.4
 CSS_DPI = 96
 PNG_DPI = 150
+SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 #: Most points drawn per curve (curves are thinned beyond this; the shape survives).
 MAX_DRAWN_POINTS = 400
 #: Most rows drawn per class in a scatter plot (every positive kept up to its cap).
@@ -119,7 +120,8 @@ def _wrap(text: str, width: int) -> str:
 
 def _svg(fig, key: str) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # No metadata block: no date, no library version, no namespace beyond svg and xlink.
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata=SVG_METADATA)
     _pyplot().close(fig)
     text = buffer.getvalue()
     return _scope_ids(text[text.index("<svg") :], key)

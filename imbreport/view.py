@@ -148,12 +148,13 @@ def _verdict(report: Report, recommended: StrategyResult | None, majority) -> di
         if majority is not None and majority.metrics.get("accuracy") is not None
         else 1 - ds.prevalence
     )
-    paradox = (
-        f"Accuracy misleads here: always predicting '{ds.negative_label}' scores accuracy "
-        f"{accuracy:.3f} yet finds none of the {ds.positives:,} positives."
+    detail = (
+        f"always predicting '{ds.negative_label}' scores accuracy {accuracy:.3f} yet finds none "
+        f"of the {ds.positives:,} positives."
     )
     common = {
-        "paradox": paradox,
+        "paradox": f"Accuracy misleads here: {detail}",
+        "paradox_detail": detail[0].upper() + detail[1:],
         "paradox_accuracy": f"{accuracy:.1%}",
         "reason": results.recommended.reason,
         "chance": f"{ds.prevalence:.3f}",
