@@ -324,7 +324,9 @@ def _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress
 
     tasks = [(spec, split) for split in splits for spec in specs]
     total = len(tasks)
-    X, y = dataset.X, dataset.y
+    # category dtype pickles as small integer codes (cheap to ship to worker processes)
+    X = dataset.X.astype({c: "category" for c in dataset.categorical})
+    y = dataset.y
     if n_jobs == 1:
         outcomes = []
         for i, (spec, split) in enumerate(tasks):

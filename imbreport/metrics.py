@@ -98,7 +98,7 @@ class BootstrapInput:
 
 #: Above this many negatives the bootstrap resamples negatives per strategy from score intervals
 #: (exact for each strategy's own metrics; strategies are then paired through the positives only).
-LARGE_NEGATIVES = 20_000
+LARGE_NEGATIVES = 5_000
 
 
 def bootstrap(
@@ -168,7 +168,7 @@ class _IntervalRanking:
     Positives are resampled row by row (shared weights). Negatives are resampled as multinomial
     counts over the intervals that the positives' distinct scores cut the score axis into, which
     is exactly what ranking metrics depend on; thresholded counts of negatives are binomial, and
-    the negatives' share of Brier / log-loss uses its normal approximation (N > 20,000).
+    the negatives' share of Brier / log-loss uses its normal approximation (N > 5,000).
     """
 
     def __init__(self, inp: BootstrapInput, y: np.ndarray, negative_weight: float = 1.0):
