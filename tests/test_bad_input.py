@@ -817,19 +817,29 @@ def test_mathtext_in_markdown_is_not_rendered_as_math(hostile_report):
     assert "\\$" in hostile_report[2]
 
 
-def test_few_positives_give_a_report_with_adapted_folds_and_a_warning(tmp_path):
-    frame = table(60, positives=3)
-    result, _html, _markdown, report = run_report(
-        tmp_path, frame, "--strategies", "logreg,smote", "-v"
-    )
-    assert report["dataset"]["positives"] == 3
-    assert report["protocol"]["folds"] == 3
-    assert any("Only 3 positive rows" in w for w in report["warnings"])
-    assert "Only 3 positive rows" in result.stderr
+@pytest.fixture(scope="module")
+def two_positives_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("few")
+    return run_report(folder, table(60, positives=2), "--strategies", "logreg,smote", "-v")
+
+
+def test_two_positives_give_a_report_with_adapted_folds_and_a_warning(two_positives_report):
+    result, _html, _markdown, report = two_positives_report
+    assert report["dataset"]["positives"] == 2
+    assert report["protocol"]["folds"] == 2
+    assert any("Only 2 positive rows" in w for w in report["warnings"])
+    assert "Only 2 positive rows" in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="evaluate.py reports SMOTE as 'ok' although no training part had the 2 positives "
+    "it needs (strategies._smote_with_shrinking_neighbours returns the data unchanged)",
+)
+def test_smote_is_skipped_when_no_training_part_has_two_positives(two_positives_report):
+    report = two_positives_report[3]
     smote = next(s for s in report["strategies"] if s["name"] == "smote")
-    assert smote["status"] == "skipped" or any(
-        "neighbo" in n for n in [*smote["notes"], *report["protocol"]["notes"], *report["warnings"]]
-    )
+    assert smote["status"] == "skipped"
 
 
 def test_messy_features_give_an_honest_report(tmp_path):
@@ -847,7 +857,7 @@ def test_messy_features_give_an_honest_report(tmp_path):
     )
     frame["target"] = frame["target"].astype(object)
     frame.loc[[5, 50, 90], "target"] = None
-    _result, html, _markdown, report = run_report(tmp_path, frame)
+    _result, html, _markdown, report = run_report(tmp_path, frame, "--strategies", "logreg")
     dataset = report["dataset"]
     assert dataset["rows_read"] == n
     assert dataset["rows_dropped"] == {"missing label": 3}
