@@ -382,3 +382,12 @@ def test_sample_option_reports_the_reweighting():
     assert results.dataset.rows_used == 600
     assert results.dataset.rows_read == 3000
     assert any("--sample" in note for note in results.protocol.notes)
+
+
+def test_median_imputer_fills_with_training_medians():
+    from imbreport.strategies import MedianImputer
+
+    train = np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan], [5.0, np.nan]])
+    imputer = MedianImputer().fit(train)
+    out = imputer.transform(np.array([[np.nan, np.nan], [2.0, 7.0]]))
+    assert out.tolist() == [[3.0, 0.0], [2.0, 7.0]]
