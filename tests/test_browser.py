@@ -219,3 +219,25 @@ def test_client_sees_a_request_when_there_is_one(browser, tmp_path):
     tools, _ = open_offline(browser, page, 400, 300)
     assert "http://example.invalid/pixel.png" in requested_urls(tools.events)
     assert console_errors(tools.events), "the failed load should be logged as an error"
+
+
+def main(argv: list[str]) -> int:
+    """``python tests/test_browser.py REPORT.html OUT.png [WIDTH HEIGHT]``: screenshot a report."""
+    if len(argv) not in (2, 4):
+        print(main.__doc__)
+        return 2
+    browser = find_browser()
+    if browser is None:
+        print("no Chromium found")
+        return 1
+    width, height = (int(argv[2]), int(argv[3])) if len(argv) == 4 else WINDOW
+    tools, png = open_offline(browser, Path(argv[0]), width, height)
+    Path(argv[1]).write_bytes(png)
+    print(f"{argv[1]}: {len(png):,} bytes; requests: {requested_urls(tools.events)[:3]}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
