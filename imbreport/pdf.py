@@ -18,6 +18,7 @@ come out.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 
@@ -69,22 +70,31 @@ def page_size_css(paper: str = "a4") -> str:
 def html_to_pdf(html: str, report: Report, paper: str = "a4", fetcher=None) -> bytes:
     """Render the report's HTML to PDF bytes on ``paper`` (``a4`` or ``letter``)."""
     fetcher = fetcher or data_only_fetcher_class()()
-    document = _render(html, paper, fetcher)
-    _set_metadata(document.metadata, report)
-    return document.write_pdf(attachments=[], pdf_identifier=b"imbreport")
+    stylesheet = page_size_css(paper)
+    with _refusals_as_errors():
+        document = _render(html, stylesheet, fetcher)
+        _set_metadata(document.metadata, report)
+        return document.write_pdf(attachments=[], pdf_identifier=b"imbreport")
 
 
-def _render(html: str, paper: str, fetcher):
+def _render(html: str, stylesheet: str, fetcher):
     from weasyprint import CSS, HTML
+
+    return HTML(string=html, base_url="data:,", url_fetcher=fetcher).render(
+        stylesheets=[CSS(string=stylesheet, url_fetcher=fetcher)],
+        presentational_hints=False,
+    )
+
+
+@contextlib.contextmanager
+def _refusals_as_errors():
+    """A refused URL stops WeasyPrint with a ``BaseException``; make it an ordinary error (a bug)."""
     from weasyprint.urls import FatalURLFetchingError
 
     try:
-        return HTML(string=html, base_url="data:,", url_fetcher=fetcher).render(
-            stylesheets=[CSS(string=page_size_css(paper), url_fetcher=fetcher)],
-            presentational_hints=False,
-        )
-    except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it an ordinary bug
-        raise RuntimeError(f"PDF rendering stopped: {exc} ({exc.__cause__})") from exc
+        yield
+    except FatalURLFetchingError as exc:
+        raise RuntimeError(f"PDF rendering stopped: {exc.__cause__ or exc}") from exc
 
 
 def _set_metadata(metadata, report: Report) -> None:
