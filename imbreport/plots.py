@@ -200,8 +200,12 @@ def _legend_label(result: StrategyResult, recommended: str | None, extra: str = 
 
 
 def _probabilistic(results: Results) -> list[StrategyResult]:
-    """Strategies that produced a ranking worth drawing (not the constant majority baseline)."""
-    return [s for s in results.strategies if s.ok and s.name != "majority"]
+    """Strategies with curves worth drawing (not the constant majority baseline)."""
+    return [
+        s
+        for s in results.strategies
+        if s.ok and s.name != "majority" and "pr" in s.curves and "roc" in s.curves
+    ]
 
 
 def best_by(strategies, key: str, tuned: bool = False) -> StrategyResult | None:
@@ -794,6 +798,7 @@ def all_figures(report: Report) -> dict[str, Figure]:
         figures["calibration"] = figure_calibration(report)
     if results.illustration is not None:
         figures["resampling"] = figure_resampling(results.illustration)
-        labels = {s.name: s.label for s in results.strategies}
-        figures["boundary"] = figure_boundary(results.illustration, labels)
+        if results.illustration.surfaces:
+            labels = {s.name: s.label for s in results.strategies}
+            figures["boundary"] = figure_boundary(results.illustration, labels)
     return figures

@@ -14,6 +14,7 @@ and review the diff (``git diff tests/gold``) before committing it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -211,6 +212,17 @@ def test_leaderboard_sorted_with_recommended_row_and_skipped_reason(html):
     assert classes["Logistic regression"] == "recommended"
     assert "skipped" in classes["Isolation Forest"]
     assert "not enough negatives in one fold" in table
+
+
+def test_report_with_only_the_baseline_still_has_every_section():
+    report = make_report(beats_chance=False)
+    results = report.results
+    baseline = tuple(s for s in results.strategies if s.name == "majority" or not s.ok)
+    results = dataclasses.replace(results, strategies=baseline, comparisons=())
+    text = render_html(dataclasses.replace(report, results=results))
+    assert re.findall(r'<section id="([^"]+)"', text) == SECTION_IDS
+    assert "No strategy produced predictions to draw here" in text
+    assert 'id="fig-curves"' not in text
 
 
 def test_every_table_has_header_cells(html, no_winner_html):
