@@ -106,6 +106,11 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
                 )
             ],
             "skipped": [(s.label, s.name, s.reason) for s in results.strategies if not s.ok],
+            "skipped_rows": [
+                {"label": s.label, "name": s.name, "reason": s.reason, "colour": colour(s.name)}
+                for s in results.strategies
+                if not s.ok
+            ],
             "leader": leader.label if leader else None,
             "comparisons": [
                 {

@@ -15,6 +15,7 @@ from imbreport.model import (
     Comparison,
     Config,
     Dataset,
+    GateResult,
     Illustration,
     Metric,
     Protocol,
@@ -204,9 +205,18 @@ def make_report(
         Advice(text("Use Logistic regression at threshold 0.210"), "PR-AUC 0.820 [0.770, 0.870]."),
         Advice("Judge by PR-AUC, not accuracy", "The majority baseline reaches accuracy 0.950."),
     )
+    gates = (
+        GateResult(
+            "pr_auc>=0.8", "logreg", "pr_auc", 0.8, "under", 0.82, True, "PR-AUC 0.820 >= 0.8"
+        ),
+        GateResult(
+            "recall>=0.9", "logreg", "recall", 0.9, "under", 0.80, False, "recall 0.800 < 0.9"
+        ),
+    )
     return Report(
         results=results,
         advice=advice,
         config=Config(target=text("fraud"), timings=False),
         tool_version=TOOL_VERSION,
+        gates=gates if beats_chance else (),
     )
