@@ -190,9 +190,7 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
         raise InputError("The data has a header but no rows.")
     names = [str(c) for c in frame.columns]
     _check_duplicate_columns(names)
-    frame = frame.copy()
-    frame.columns = names
-    return frame.reset_index(drop=True)
+    return frame.set_axis(names, axis=1).reset_index(drop=True)
 
 
 # --- options -----------------------------------------------------------------------------------
@@ -531,8 +529,8 @@ def _choose_target(frame: pd.DataFrame, requested: str | None) -> tuple[str, str
         for column in columns:
             if column.strip().lower() == name:
                 return column, f"named '{column}'"
-    filled = [c for c in columns if frame[c].notna().any()]
-    return (filled or columns)[-1], "last column"
+    filled = (c for c in reversed(columns) if frame[c].notna().any())
+    return next(filled, columns[-1]), "last column"
 
 
 def _missing_target_message(requested: str, columns: list[str]) -> str:
@@ -564,8 +562,7 @@ def _target_classes(
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     codes, names = _merge_names(codes, _label_texts(uniques))
     notes: list[str] = []
-    missing = codes < 0
-    if missing.any() and text_column is not None:
+    if (codes < 0).any() and text_column is not None:
         codes, names, recovered = _recover_text_labels(codes, names, text_column())
         if recovered:
             listed = ", ".join(f"'{label}' ({n} rows)" for label, n in recovered.items())
@@ -610,6 +607,8 @@ def _merge_names(codes: np.ndarray, texts: list[str]) -> tuple[np.ndarray, list[
 
 def _recover_text_labels(codes: np.ndarray, names: list[str], text: pd.Series):
     """Fill missing codes from the raw text where the cell was not empty (``NA``, ``None``)."""
+    if len(text) != len(codes):  # cannot happen with the same parser; never guess
+        return codes, names, {}
     missing = np.flatnonzero(codes < 0)
     raw = text.iloc[missing].str.strip()
     present = raw.notna().to_numpy() & (raw != "").to_numpy()
@@ -691,13 +690,16 @@ def _normalise_label(value: str):
 
 def _check_class_sizes(y: np.ndarray, positive: str, target: str, class_counts) -> None:
     positives = int(y.sum())
-    for size, which in ((positives, f"the positive class '{positive}'"), (len(y) - positives, "")):
+    sizes = {
+        f"have the positive class '{positive}'": positives,
+        f"are not '{positive}'": len(y) - positives,
+    }
+    for which, size in sizes.items():
         if size < MIN_POSITIVES:
-            which = which or f"rows that are not '{positive}'"
             raise InputError(
-                f"Only {size} row(s) of {which} in column '{target}'; at least {MIN_POSITIVES} of "
-                f"each class are needed to evaluate anything (class counts: "
-                f"{_counts_text(class_counts)})."
+                f"Only {size} row(s) {which} in column '{target}'; at least {MIN_POSITIVES} of each "
+                f"class are needed to evaluate anything (class counts: "
+                f"{_counts_text(class_counts)}). Add rows or choose another --positive-label."
             )
 
 

@@ -270,13 +270,13 @@ ERROR_CASES = [
     ErrorCase(
         "one-positive",
         csv_text(labelled_rows(40, positives=1)),
-        expect=("Only 1 row(s) of the positive class '1'", "at least 2"),
+        expect=("Only 1 row(s) have the positive class '1'", "at least 2"),
     ),
     ErrorCase(
         "one-negative",
         csv_text(labelled_rows(40, positives=39)),
         args=("--positive-label", "1"),
-        expect=("Only 1 row(s)", "not '1'"),
+        expect=("Only 1 row(s) are not '1'", "--positive-label"),
     ),
     # features
     ErrorCase(
