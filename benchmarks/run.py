@@ -47,6 +47,11 @@ WIDE_POSITIVE_RATE = 0.01
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
+EXTRAS = ("help", "article", *WIDE)
+#: Environment of every measured process. ``OMP_WAIT_POLICY=PASSIVE`` stops OpenMP threads
+#: (XGBoost) from spin-waiting: on a shared, oversubscribed machine spinning multiplies their CPU
+#: time ~10× and makes wall times depend on the neighbours; on an idle machine it costs ~nothing.
+ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "OMP_WAIT_POLICY": "PASSIVE"}
 
 GOALS = {
     "holdout_200k_vs_peer": 0.5,
@@ -143,7 +148,7 @@ class TreeSampler(threading.Thread):
 def measure(command: list[str], timeout: float, cwd: str = REPO) -> Measurement:
     """Run ``command`` to completion (or kill it after ``timeout`` s) and measure it."""
     result = Measurement(command=command, load_before=os.getloadavg()[0])
-    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="Agg")
+    env = dict(os.environ, **ENVIRONMENT)
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -249,7 +254,7 @@ def run_size(label: str, modes: list[str], timeout: float) -> dict:
     csv = ensure_csv(f"fraud_{label}", rows)
     work = os.path.join(OUT, f"run_{label}")
     os.makedirs(work, exist_ok=True)
-    entry = {"rows": rows, "csv_mb": file_mb(csv), "measured": _now(), "revision": revision()}
+    entry = {"rows": rows, "csv_mb": file_mb(csv), **stamp()}
     for mode in modes:
         print(f"[{label}] {mode} …", file=sys.stderr, flush=True)
         if mode == "peer":
@@ -263,14 +268,14 @@ def run_size(label: str, modes: list[str], timeout: float) -> dict:
 
 def run_help(repeats: int = 5) -> dict:
     walls = [measure([IMBREPORT, "--help"], 60).wall_s for _ in range(repeats)]
-    return {"median_s": statistics.median(walls), "all_s": walls, "measured": _now()}
+    return {"median_s": statistics.median(walls), "all_s": walls, **stamp()}
 
 
 def run_article(timeout: float) -> dict:
     work = os.path.join(OUT, "run_article")
     os.makedirs(work, exist_ok=True)
     m = run_imbreport(ARTICLE_CSV, work, "cv", timeout, ("--target", "label"))
-    return {"measured": _now(), "revision": revision(), "cv": _as_dict(m)}
+    return {**stamp(), "cv": _as_dict(m)}
 
 
 def run_wide(label: str, timeout: float) -> dict:
@@ -278,7 +283,7 @@ def run_wide(label: str, timeout: float) -> dict:
     csv = ensure_csv(label, rows, features, WIDE_POSITIVE_RATE)
     work = os.path.join(OUT, f"run_{label}")
     os.makedirs(work, exist_ok=True)
-    entry = {"rows": rows, "features": features + 3, "measured": _now(), "revision": revision()}
+    entry = {"rows": rows, "features": features + 3, **stamp()}
     for mode in ("peer", "cv"):
         print(f"[{label}] {mode} …", file=sys.stderr, flush=True)
         m = (
@@ -318,6 +323,11 @@ def revision() -> str:
         text=True,
     ).stdout.strip()
     return head + (" (dirty)" if dirty else "")
+
+
+def stamp() -> dict:
+    """When, on which revision and in which environment a measurement was made."""
+    return {"measured": _now(), "revision": revision(), "environment": dict(ENVIRONMENT)}
 
 
 def _now() -> str:
@@ -460,6 +470,19 @@ def goals_table(results: dict) -> list[str]:
     return [f"{'PASS' if ok else 'MISS'}  {name:<28} {value}" for name, value, ok in checks]
 
 
+def stamps_table(results: dict) -> list[str]:
+    entries = {**results.get("sizes", {}), **results.get("extras", {})}
+    lines = []
+    for label, entry in entries.items():
+        env = entry.get("environment", {})
+        omp = env.get("OMP_WAIT_POLICY", "default")
+        lines.append(
+            f"{label}: measured {entry.get('measured', '?')} on imbreport "
+            f"{entry.get('revision', '?')}, OMP_WAIT_POLICY={omp}"
+        )
+    return lines
+
+
 def print_tables(results: dict) -> None:
     print("\n".join(size_table(results)))
     print()
@@ -467,6 +490,8 @@ def print_tables(results: dict) -> None:
     print()
     print("Goals (issue #8):")
     print("\n".join(goals_table(results)))
+    print()
+    print("\n".join(stamps_table(results)))
     print(
         "\nwall/CPU in seconds; RSS MB = largest single process, tree MB = sampled sum over the "
         "process tree; ÷ peer = wall / peer wall in the same run (CPU ÷: the same for CPU time, "
@@ -484,8 +509,16 @@ def parse_args(argv):
     parser.add_argument("--sizes", default="10k,200k,1m", help="comma-separated: 10k,200k,1m")
     parser.add_argument("--skip-1m", action="store_true", help="drop 1m from --sizes")
     parser.add_argument("--modes", default="peer,holdout,cv", help="subset of peer,holdout,cv")
-    parser.add_argument("--no-extras", action="store_true", help="skip help/article/wide")
-    parser.add_argument("--only-extras", action="store_true", help="run only help/article/wide")
+    parser.add_argument(
+        "--extras", default=",".join(EXTRAS), help=f"subset of {','.join(EXTRAS)}, or none"
+    )
+    parser.add_argument("--no-extras", action="store_true", help="same as --extras none")
+    parser.add_argument("--only-extras", action="store_true", help="run no size, only extras")
+    parser.add_argument(
+        "--omp-default",
+        action="store_true",
+        help="leave OMP_WAIT_POLICY as it is (default: PASSIVE, see ENVIRONMENT)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per process")
     parser.add_argument("--results", default=os.path.join(OUT, "results.json"))
     parser.add_argument("--table", action="store_true", help="print saved results and exit")
@@ -505,19 +538,23 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"Unknown size(s) {unknown}; choose from {list(SIZES)}.")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if args.omp_default:
+        ENVIRONMENT.pop("OMP_WAIT_POLICY")
     os.makedirs(OUT, exist_ok=True)
     if not args.only_extras:
         for label in sizes:
             results.setdefault("sizes", {})[label] = run_size(label, modes, args.timeout)
             save_results(args.results, results)
-    if not args.no_extras:
-        extras = results.setdefault("extras", {})
-        extras["help"] = run_help()
-        extras["article"] = run_article(args.timeout)
-        save_results(args.results, results)
-        for label in WIDE:
+    chosen = [] if args.no_extras else [e.strip() for e in args.extras.split(",") if e.strip()]
+    extras = results.setdefault("extras", {})
+    for label in [e for e in EXTRAS if e in chosen]:
+        if label == "help":
+            extras[label] = run_help()
+        elif label == "article":
+            extras[label] = run_article(args.timeout)
+        else:
             extras[label] = run_wide(label, args.timeout)
-            save_results(args.results, results)
+        save_results(args.results, results)
     print_tables(results)
     return 0
 
