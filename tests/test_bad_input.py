@@ -116,15 +116,14 @@ def write_input(folder: Path, content, name: str = "data.csv") -> Path:
 
 
 def run_cli(*args: str):
-    result = CliRunner().invoke(main, ["analyze", *args])
-    assert not isinstance(result.exception, AssertionError), result.exception
-    return result
+    return CliRunner().invoke(main, ["analyze", *args])
 
 
 def assert_refused(result, folder: Path, fragments: tuple[str, ...]) -> None:
     """Exit 2, one ``Error:`` line naming every fragment, no traceback, nothing written."""
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("Error: "), result.stderr
+    assert result.stderr.count("Error: ") == 1, result.stderr
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in result.stderr, f"{fragment!r} not in {result.stderr!r}"
@@ -190,10 +189,10 @@ ERROR_CASES = [
     ErrorCase("unclosed-quote", with_line(BASE, 4, '1,"red,0'), expect=("line 4", "never closed")),
     ErrorCase(
         "duplicate-columns",
-        csv_text(labelled_rows(), header=("a", "colour", "a"))
-        .replace("a,colour,a", "a,colour,a,target")
-        .replace(",0\n", ",0,0\n")
-        .replace(",1\n", ",1,1\n"),
+        csv_text(
+            [[a, colour, a, target] for a, colour, target in labelled_rows()],
+            header=("a", "colour", "a", "target"),
+        ),
         expect=("Duplicate column names: 'a' (columns 1, 3)",),
     ),
     ErrorCase(
