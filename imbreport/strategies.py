@@ -126,20 +126,37 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
 
 
 def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, random_state):
-    """SMOTE / SMOTENC / SMOTEN whose ``k_neighbors`` shrinks to fit a small minority class."""
-    minority = int(np.bincount(np.asarray(y, dtype=int)).min())
-    k = min(k_neighbors, minority - 1)
-    if k < 1:
+    """SMOTE / SMOTENC / SMOTEN whose ``k_neighbors`` shrinks to fit a small minority class.
+
+    Synthetic rows depend only on the minority rows, so the sampler is given those (plus one
+    majority row, to keep two classes) and asked for as many rows as the majority has; the
+    synthetic rows are then appended to the untouched input. Same rows as running SMOTE on
+    everything, without encoding and decoding every majority row (SMOTENC on large data).
+    """
+    X, y = np.asarray(X), np.asarray(y, dtype=int)
+    counts = np.bincount(y, minlength=2)
+    minority = int(np.argmin(counts))
+    k = min(k_neighbors, int(counts[minority]) - 1)
+    if k < 1 or counts[minority] == counts[1 - minority]:
         return X, y
     if kind == "smoten":
-        sampler = SMOTEN(k_neighbors=k, random_state=random_state)
+        sampler = SMOTEN
+        options = {}
     elif kind == "smotenc":
-        sampler = SMOTENC(
-            categorical_features=categorical, k_neighbors=k, random_state=random_state
-        )
+        sampler = SMOTENC
+        options = {"categorical_features": categorical}
     else:
-        sampler = SMOTE(k_neighbors=k, random_state=random_state)
-    return sampler.fit_resample(X, y)
+        sampler = SMOTE
+        options = {}
+    rows = np.r_[np.flatnonzero(y == minority), np.flatnonzero(y != minority)[:1]]
+    resampled, _ = sampler(
+        k_neighbors=k,
+        random_state=random_state,
+        sampling_strategy={minority: int(counts[1 - minority])},
+        **options,
+    ).fit_resample(X[rows], y[rows])
+    synthetic = resampled[len(rows) :]
+    return np.vstack([X, synthetic]), np.r_[y, np.full(len(synthetic), minority)]
 
 
 # --- preprocessing ------------------------------------------------------------------------------
