@@ -101,6 +101,8 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
     positive the share of rows equal to the training prevalence.
     """
 
+    CUT_SAMPLE = 50_000
+
     def __init__(self, *, n_estimators: int = 100, random_state: int = 0, n_jobs: int = 1):
         self.n_estimators = n_estimators
         self.random_state = random_state
@@ -114,7 +116,12 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         ).fit(X[y == 0])
         self.classes_ = np.array([0, 1])
-        scores = self.decision_function(X)
+        rows = np.arange(len(y))
+        if len(rows) > self.CUT_SAMPLE:  # the quantile needs a sample, not every row
+            rows = np.random.default_rng(self.random_state).choice(
+                rows, self.CUT_SAMPLE, replace=False
+            )
+        scores = self.decision_function(X[rows])
         self.cut_ = float(np.quantile(scores, 1.0 - y.mean()))
         return self
 
