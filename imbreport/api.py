@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any
@@ -58,11 +59,14 @@ def analyze(
             "--fail-if-worse needs --compare PREVIOUS.json (the run to compare with)."
         )
     previous = read_previous(compare)
+    started = time.perf_counter()
     if isinstance(data, str | os.PathLike):
         dataset = load_dataset(os.fspath(data), config, display_name=display_name)
     else:
         dataset = build_dataset(data, config, source_name=display_name or "dataframe")
+    load_seconds = time.perf_counter() - started
     results = evaluate(dataset, config, progress=progress)
+    results.timings["load_seconds"] = round(load_seconds, 3)
     return build_report(
         results, config, gates=gates, previous=previous, fail_if_worse=fail_if_worse
     )
