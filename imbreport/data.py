@@ -418,10 +418,30 @@ def _read_frame(csv_text: CsvText, header: list[str]) -> pd.DataFrame:
     frame.columns = header
     # pandas pads rows with too few fields with NaN: look closer only when that may have happened
     if frame.iloc[:, -1].isna().any() and _has_rows_of_other_width(csv_text, len(header)):
-        raise InputError(
-            _width_error(csv_text, len(header)) or "Some rows have fewer fields than the header."
-        )
+        message = _width_error(csv_text, len(header))
+        if message:
+            raise InputError(message)
+    _check_repeated_header(frame, csv_text, header)
     return frame
+
+
+def _check_repeated_header(frame: pd.DataFrame, csv_text: CsvText, header: list[str]) -> None:
+    """A data row equal to the header (files concatenated with their headers) is an error."""
+    ends = [frame.iloc[:, i] for i in (0, -1)]
+    if any(pd.api.types.is_numeric_dtype(column) for column in ends):
+        return
+    repeats = (ends[0].astype(str).str.strip() == header[0]) & (
+        ends[1].astype(str).str.strip() == header[-1]
+    )
+    if not repeats.any():
+        return
+    lines = (line for line, row in _records(csv_text, skip_header=True) if _is_header(row, header))
+    line = next(lines, None)
+    if line is not None:
+        raise InputError(
+            f"Line {line} repeats the header row (were several files joined together?). "
+            "Remove that line."
+        )
 
 
 def _parse_error_message(exc: Exception, csv_text: CsvText, width: int) -> str:
@@ -494,6 +514,10 @@ def _records(csv_text: CsvText, *, skip_header: bool):
             start = reader.line_num + 1
     except csv.Error:
         return
+
+
+def _is_header(row: list[str], header: list[str]) -> bool:
+    return [name.strip() for name in row] == header
 
 
 def _is_blank(row: list[str]) -> bool:

@@ -201,6 +201,11 @@ ERROR_CASES = [
         expect=("'a' (columns 1, 2)",),
     ),
     ErrorCase("single-column", "a\n1\n2\n", expect=("Only one column", "--sep")),
+    ErrorCase(
+        "repeated-header",
+        BASE + BASE,
+        expect=("Line 42 repeats the header row", "Remove that line"),
+    ),
     # encoding and format
     ErrorCase(
         "wrong-encoding",
