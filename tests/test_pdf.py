@@ -23,7 +23,7 @@ pypdf = pytest.importorskip("pypdf")
 pytest.importorskip("weasyprint")
 
 from imbreport import __version__  # noqa: E402
-from imbreport.api import analyze  # noqa: E402
+from imbreport.api import analyze, created_date  # noqa: E402
 from imbreport.pdf import data_only_fetcher_class, html_to_pdf  # noqa: E402
 from imbreport.render import render_html, render_pdf  # noqa: E402
 
@@ -74,12 +74,15 @@ def a4_text(a4_pdf) -> str:
 
 @pytest.fixture(scope="module")
 def letter_dated_pdf(report) -> bytes:
-    """Letter paper chosen in the report's Config (as ``--paper letter`` does), dates from the epoch."""
-    letter_report = dataclasses.replace(
-        report, config=dataclasses.replace(report.config, paper="letter")
-    )
+    """Letter paper chosen in the report's Config (as ``--paper letter`` does), with
+    ``SOURCE_DATE_EPOCH`` set both for the analysis (the title block's date) and the rendering."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        letter_report = dataclasses.replace(
+            report,
+            config=dataclasses.replace(report.config, paper="letter"),
+            created=created_date(),
+        )
         return render_pdf(letter_report)
 
 
@@ -207,6 +210,11 @@ def test_metadata_without_source_date_epoch_has_no_dates(a4_pdf):
     assert info["/Creator"] == f"imbreport {__version__}"
     assert "/CreationDate" not in info and "/ModDate" not in info
     assert "/Author" not in info
+
+
+def test_title_block_dated_only_with_source_date_epoch(a4_pdf, letter_dated_pdf):
+    assert "2023-11-14" in _reader(letter_dated_pdf).pages[0].extract_text()
+    assert "2023-11-14" not in _reader(a4_pdf).pages[0].extract_text()
 
 
 def test_metadata_dates_come_from_source_date_epoch(letter_dated_pdf):
