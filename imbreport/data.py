@@ -465,9 +465,10 @@ def _has_rows_of_other_width(csv_text: CsvText, width: int) -> bool:
     found = []
 
     def on_invalid(row) -> str:
-        if row.text.strip():
-            found.append(row)
-        return "skip"
+        if not row.text.strip():
+            return "skip"
+        found.append(row)
+        return "error"  # one is enough
 
     try:  # one thread: with newlines_in_values, more threads only add contention
         pa_csv.read_csv(
@@ -479,7 +480,7 @@ def _has_rows_of_other_width(csv_text: CsvText, width: int) -> bool:
             convert_options=pa_csv.ConvertOptions(include_columns=[]),
         )
     except pyarrow.ArrowException:
-        return _width_error(csv_text, width) is not None
+        return bool(found) or _width_error(csv_text, width) is not None
     return bool(found)
 
 
