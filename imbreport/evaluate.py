@@ -84,8 +84,10 @@ def evaluate(
         )
     tuning = _Tuning(inner, VALIDATION_FRACTION if large else None)
     smote_note = _smote_note(specs, dataset.y, splits, inner)
+    unrunnable = _unrunnable(specs, dataset.y, splits)
+    runnable = [spec for spec in specs if spec.name not in unrunnable]
     fit_started = time.perf_counter()
-    outcomes = _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress)
+    outcomes = _run_all(runnable, layout, dataset, splits, objective, tuning, n_jobs, progress)
     fit_seconds = time.perf_counter() - fit_started
 
     evaluated = np.unique(np.concatenate([s.test for s in splits]))
@@ -106,6 +108,9 @@ def evaluate(
     boot_inputs: dict[str, m.BootstrapInput] = {}
     point_values: dict[str, tuple[dict, dict]] = {}
     for spec in specs:
+        if spec.name in unrunnable:
+            results.append(_skipped(spec, unrunnable[spec.name]))
+            continue
         mine = [o for o in outcomes if o.strategy == spec.name]
         failed = [o for o in mine if o.error]
         if failed:
@@ -180,7 +185,13 @@ def evaluate(
         notes=tuple(notes),
     )
     warnings = list(dataset.warnings)
-    if y_eval.sum() < 30:
+    if y_eval.sum() < 10:
+        warnings.append(
+            f"The figures rest on {int(y_eval.sum())} evaluated positives: the bootstrap cannot "
+            "show how uncertain they are (an interval can even collapse to a point). Treat every "
+            "figure as anecdotal."
+        )
+    elif y_eval.sum() < 30:
         warnings.append(
             f"The figures rest on {int(y_eval.sum())} evaluated positives (fewer than 30): every "
             "interval is wide; treat small differences between strategies as noise."
@@ -198,7 +209,7 @@ def evaluate(
     try:
         illustration = illustrate(dataset, recommended.strategy, config)
     except Exception as exc:  # an illustration must never sink the report
-        warnings.append(f"The 2-D illustrations could not be drawn: {exc}")
+        warnings.append(f"The 2-D illustrations could not be drawn: {_short_error(exc)}")
     timings["illustrate_seconds"] = round(
         time.perf_counter() - started - timings["evaluate_seconds"], 3
     )
@@ -284,12 +295,28 @@ def _smote_note(specs, y, splits, inner) -> str | None:
     fewest = min(int(y[s.train].sum()) for s in splits)
     if inner >= 2:
         fewest = fewest - -(-fewest // inner)  # positives in the smallest inner training part
+    if fewest < 2:
+        return (
+            "SMOTE could not resample where a threshold-tuning part had a single positive; "
+            "there it is plain logistic regression."
+        )
     if fewest - 1 < 5:
         return (
-            f"SMOTE's k_neighbors was reduced to {max(fewest - 1, 0)} where a training part had "
+            f"SMOTE's k_neighbors was reduced to {fewest - 1} where a training part had "
             f"only {fewest} positives."
         )
     return None
+
+
+def _unrunnable(specs, y, splits) -> dict[str, str]:
+    """Strategies that cannot run on these splits, with the reason (reported as skipped)."""
+    fewest = min(int(y[s.train].sum()) for s in splits)
+    reasons = {}
+    if fewest < 2 and any(s.name == "smote" for s in specs):
+        reasons["smote"] = (
+            f"SMOTE needs at least 2 positives in every training part; the smallest has {fewest}."
+        )
+    return reasons
 
 
 def _jobs(n_jobs: int) -> int:

@@ -60,7 +60,8 @@ def _svg_markup(svg: str):
     """Mark matplotlib's SVG as safe after checking it carries nothing active or external."""
     from markupsafe import Markup
 
-    if not svg.lstrip().startswith("<svg") or _FORBIDDEN_IN_SVG.search(svg):
+    tags = " ".join(re.findall(r"<[^>]*>", svg))  # text nodes are escaped data, not markup
+    if not svg.lstrip().startswith("<svg") or _FORBIDDEN_IN_SVG.search(tags):
         raise ValueError("Refusing to inline an SVG with active or external content.")
     return Markup(svg)
 
@@ -76,7 +77,8 @@ def markdown_escape(value) -> str:
     """Make a data string safe inline in GitHub-flavoured Markdown, and nothing more.
 
     HTML-special characters become entities (no raw HTML, no ``<autolink>``); ``|`` and backticks
-    are backslash-escaped (tables, code spans), as is ``](`` (no link or image made of data) and a
+    are backslash-escaped (tables, code spans), as are ``$`` and ``*`` (no maths or emphasis) and
+    ``](`` (no link or image made of data) and a
     leading block marker (heading, list, quote, rule); backslashes are doubled so data cannot undo
     an escape; newlines become spaces. Ordinary punctuation such as ``(``, ``[`` and ``_`` stays
     as it is. Not for use inside backtick code spans, where entities would show literally.
@@ -86,6 +88,7 @@ def markdown_escape(value) -> str:
     text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("|", "\\|").replace("`", "\\`").replace("](", "]\\(")
+    text = text.replace("$", "\\$").replace("*", "\\*")  # no maths, no emphasis from data
     return _escape_block_start(text)
 
 

@@ -812,10 +812,6 @@ def test_hostile_strings_are_escaped_in_markdown(hostile_report):
     assert "&lt;svg onload=alert(1)&gt;.csv" in markdown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render.markdown_escape leaves '$' alone, so GitHub renders $\\alpha$ as math",
-)
 def test_mathtext_in_markdown_is_not_rendered_as_math(hostile_report):
     assert MATHTEXT in hostile_report[3]["dataset"]["negative_label"]
     assert "\\$" in hostile_report[2]
@@ -835,11 +831,6 @@ def test_two_positives_give_a_report_with_adapted_folds_and_a_warning(two_positi
     assert "Only 2 positive rows" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluate.py reports SMOTE as 'ok' although no training part had the 2 positives "
-    "it needs (strategies._smote_with_shrinking_neighbours returns the data unchanged)",
-)
 def test_smote_is_skipped_when_no_training_part_has_two_positives(two_positives_report):
     report = two_positives_report[3]
     smote = next(s for s in report["strategies"] if s["name"] == "smote")
