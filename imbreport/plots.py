@@ -492,10 +492,13 @@ def _draw_confusion(ax, s: StrategyResult, is_recommended: bool) -> None:
     matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     ax.axis("on")
-    ax.imshow(_confusion_colours(shares))
+    fills = _confusion_colours(shares)
     for (i, j), value in np.ndenumerate(matrix):
+        # Vector cells (not an embedded image): crisp in the PDF, no raster inside the SVG.
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=fills[i, j], lw=0))
         ink = "white" if shares[i, j] > 0.55 else "#1d1f21"
         ax.text(j, i, f"{value:,}\n{shares[i, j]:.0%}", ha="center", va="center", color=ink)
+    ax.set(xlim=(-0.5, 1.5), ylim=(1.5, -0.5), aspect="equal")
     ax.set_xticks([0, 1], ["pred −", "pred +"])
     ax.set_yticks([0, 1], ["true −", "true +"])
     ax.tick_params(length=0)
