@@ -309,7 +309,7 @@ def figure_metrics_chart(report: Report) -> Figure:
         frameon=False,
     )
     best = best_by(shown, "f1", tuned=True)
-    title = f"{_label(best.label)} has the highest F1 ({best.metric('f1', True).value or 0:.2f})"
+    title = f"{best.label} has the highest F1 ({best.metric('f1', True).value or 0:.2f})"
     return Figure(
         "metrics-chart",
         f"Recall, precision and F1: {title}",
