@@ -22,12 +22,15 @@ import pytest
 pypdf = pytest.importorskip("pypdf")
 pytest.importorskip("weasyprint")
 
-from imbreport import __version__  # noqa: E402
-from imbreport.api import analyze, created_date  # noqa: E402
-from imbreport.pdf import data_only_fetcher_class, html_to_pdf  # noqa: E402
-from imbreport.render import render_html, render_pdf  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
 
-BUNDLED = Path(__file__).resolve().parent.parent / "imbreport" / "datasets"
+from imbreport import __version__, api  # noqa: E402
+from imbreport.api import analyze, created_date  # noqa: E402
+from imbreport.cli import main  # noqa: E402
+from imbreport.pdf import data_only_fetcher_class, html_to_pdf  # noqa: E402
+from imbreport.render import render_html  # noqa: E402
+
+ARTICLE = Path(__file__).resolve().parent.parent / "imbreport" / "datasets" / "article_dataset.csv"
 FAST = {"strategies": "logreg,balanced,xgboost", "bootstrap": 100, "n_jobs": 1}
 EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
 A4 = (595, 842)
@@ -44,7 +47,7 @@ HOSTILE_STYLE = "<style>@import url(file:///etc/passwd);</style>"
 
 @pytest.fixture(scope="module")
 def report():
-    return analyze(str(BUNDLED / "article_dataset.csv"), target="label", **FAST)
+    return analyze(str(ARTICLE), target="label", **FAST)
 
 
 @pytest.fixture(scope="module")
@@ -73,17 +76,26 @@ def a4_text(a4_pdf) -> str:
 
 
 @pytest.fixture(scope="module")
-def letter_dated_pdf(report) -> bytes:
-    """Letter paper chosen in the report's Config (as ``--paper letter`` does), with
-    ``SOURCE_DATE_EPOCH`` set both for the analysis (the title block's date) and the rendering."""
+def letter_dated_pdf(report, tmp_path_factory) -> bytes:
+    """``imbreport analyze … --paper letter -o report.pdf`` with ``SOURCE_DATE_EPOCH`` set.
+
+    The analysis is stubbed with the module's report (dated, as an analysis under the epoch
+    would be), so what runs is the CLI → ``render_pdf`` → WeasyPrint path with the CLI's paper.
+    """
+    out = tmp_path_factory.mktemp("letter") / "report.pdf"
+    seen = {}
+
+    def analyzed(data, **options):
+        seen.update(options)
+        return dataclasses.replace(report, created=created_date())
+
+    args = ["analyze", str(ARTICLE), "--target", "label", "--paper", "letter", "-o", str(out)]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-        letter_report = dataclasses.replace(
-            report,
-            config=dataclasses.replace(report.config, paper="letter"),
-            created=created_date(),
-        )
-        return render_pdf(letter_report)
+        mp.setattr(api, "analyze", analyzed)
+        result = CliRunner().invoke(main, args, env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.exit_code == 0, result.output
+    assert seen["paper"] == "letter" and report.config.paper == "a4"
+    return out.read_bytes()
 
 
 def _reader(pdf: bytes):
