@@ -279,6 +279,19 @@ def test_same_strategy_same_colour_and_recommended_thicker(html):
     assert "#999999" in confusion
 
 
+def test_figures_drawn_at_reading_size(html):
+    """No tiny labels: figures are drawn at the width they are shown, text at 10 pt or more."""
+    for svg in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
+        width = float(re.search(r'<svg[^>]*\bwidth="([\d.]+)pt"', svg).group(1))
+        assert 300 < width <= 9.4 * 72 * 1.1  # about the 920 px text column, never blown up
+        sizes = [float(x) for x in re.findall(r"font-size: ([\d.]+)px", svg)]
+        assert sizes and min(sizes) >= 10
+    for width, height in re.findall(
+        r'<img src="data:[^"]+" alt="[^"]+" width="(\d+)" height="(\d+)"', html
+    ):
+        assert 300 < int(width) <= 960 and int(height) > 100
+
+
 def test_figure_titles_state_the_finding(html):
     titles = re.findall(r'<span class="figtitle">([^<]+)</span>', html)
     assert "Precision-recall: XGBoost (scale_pos_weight) leads with PR-AUC 0.86" in titles[2]
