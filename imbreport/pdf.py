@@ -14,6 +14,8 @@ come out.
 - **Metadata.** Title, creator ``imbreport <version>``, no author, no attachments, no
   presentational hints; dates only from ``SOURCE_DATE_EPOCH`` (otherwise none, so the bytes are
   reproducible).
+
+Needs WeasyPrint 68 or later (the ``URLFetcher`` class, and the fix for CVE-2025-68616).
 """
 
 from __future__ import annotations
@@ -116,5 +118,5 @@ def pdf_date() -> str | None:
     try:
         moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
     except (ValueError, OverflowError, OSError):
-        return None
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be a Unix timestamp, got '{epoch}'.") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -27,7 +27,8 @@ from click.testing import CliRunner  # noqa: E402
 from imbreport import __version__, api  # noqa: E402
 from imbreport.api import analyze, created_date  # noqa: E402
 from imbreport.cli import main  # noqa: E402
-from imbreport.pdf import data_only_fetcher_class, html_to_pdf  # noqa: E402
+from imbreport.errors import ConfigError  # noqa: E402
+from imbreport.pdf import data_only_fetcher_class, html_to_pdf, page_size_css, pdf_date  # noqa: E402
 from imbreport.render import render_html  # noqa: E402
 
 ARTICLE = Path(__file__).resolve().parent.parent / "imbreport" / "datasets" / "article_dataset.csv"
@@ -236,6 +237,14 @@ def test_metadata_dates_come_from_source_date_epoch(letter_dated_pdf):
     assert info["/Creator"] == f"imbreport {__version__}"
     assert info["/CreationDate"].startswith("D:20231114221320")
     assert info["/ModDate"].startswith("D:20231114221320")
+
+
+def test_bad_source_date_epoch_and_paper_are_usage_errors(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+        pdf_date()
+    with pytest.raises(ConfigError, match="a4, letter"):
+        page_size_css("legal")
 
 
 def test_same_input_gives_the_same_bytes(a4_pdf, report, html):
