@@ -10,9 +10,10 @@ HTML, PDF) and the top functions by cumulative and by own time.
     python benchmarks/profile.py --summarize benchmarks/out/profile_cv.prof   # re-read a profile
 
 Stages overlap (threshold tuning contains model fits; fits contain preprocessing): read each line
-as "time spent inside", not as a share of a sum. ``OMP_WAIT_POLICY=PASSIVE`` is set as in
-``run.py``: with ``--n-jobs 1`` imbreport gives XGBoost every core, and spinning OpenMP threads on
-a busy machine would otherwise inflate XGBoost's share many times over.
+as "time spent inside", not as a share of a sum. The environment pins BLAS and OpenMP to one
+thread and stops OpenMP spin-waiting (see ``PROFILE_ENVIRONMENT``): with ``--n-jobs 1`` imbreport
+gives XGBoost every core, and spinning threads on a busy machine would otherwise inflate
+XGBoost's and the logistic regressions' share many times over.
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "out")
+
+#: One BLAS/OpenMP thread, as inside imbreport's joblib workers (joblib limits them to
+#: cores // workers), so the single-process profile shows the CPU cost of the parallel run.
+#: Without it, 2-thread OpenBLAS on tiny problems (the 1,000-row data set) costs ~10× the CPU.
+PROFILE_ENVIRONMENT = {
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+}
 
 #: stage label → regular expressions matched against "path:function" of profiled functions;
 #: the stage's time is the largest cumulative time among its matches (they nest).
@@ -87,7 +99,7 @@ def run_profile(csv: str, prof_path: str, extra: list[str]) -> float:
     outputs = ["-o", stem + ".html", "-o", stem + ".json"]
     command = [sys.executable, "-m", "cProfile", "-o", prof_path, "-m", "imbreport", "analyze"]
     command += [csv, "--n-jobs", "1", "-q", *outputs, *extra]
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", MPLBACKEND="Agg")
+    env = dict(os.environ, **PROFILE_ENVIRONMENT)
     started = time.perf_counter()
     subprocess.run(command, env=env, check=False)
     return time.perf_counter() - started
