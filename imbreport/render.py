@@ -33,10 +33,21 @@ def output_format(path: str) -> str:
     return FORMATS[ext]
 
 
+def templates_folder():
+    """The installed ``imbreport.templates`` package, or ``templates/`` of a source checkout
+    (when Python imports ``imbreport`` straight from the repository, e.g. ``python -c`` there)."""
+    try:
+        return resources.files("imbreport.templates")
+    except ModuleNotFoundError:
+        from pathlib import Path
+
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    folder = resources.files("imbreport.templates")
+    folder = templates_folder()
     env = Environment(
         loader=FileSystemLoader(str(folder)),
         autoescape=True,
