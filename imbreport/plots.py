@@ -457,11 +457,10 @@ def figure_confusion(report: Report) -> Figure:
     for ax, s in zip(axes.ravel(), shown, strict=False):
         _draw_confusion(ax, s, s.name == recommended)
     focus = results.strategy(recommended or "") or best_by(_probabilistic(results), "pr_auc")
-    positives = results.dataset.positives
     if focus is not None and focus.tuned_confusion:
         c = focus.tuned_confusion
         title = (
-            f"{focus.label} finds {c['tp']:,} of {positives:,} positives "
+            f"{focus.label} finds {c['tp']:,} of {c['tp'] + c['fn']:,} positives "
             f"with {c['fp']:,} false alarms"
         )
     else:
@@ -552,7 +551,8 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
     ax.plot(t, precision, label="precision", color="#0072B2", lw=2.2)
     ax.plot(t, recall, label="recall", color="#D55E00", lw=2.2)
     ax.plot(t, f1, label="F1", color="#009E73", lw=2.2, ls="--")
-    if strategy.fold_thresholds and len(strategy.fold_thresholds) > 1:
+    banded = len(strategy.fold_thresholds) > 1
+    if banded:
         low, high = strategy.threshold_spread
         ax.axvspan(low, high, color="#999999", alpha=0.22, lw=0, label="range across folds")
     if strategy.threshold is not None:
@@ -563,16 +563,25 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
     default = strategy.default_threshold
     if default is not None and (window is None or default <= window[1]):
         ax.axvline(default, color="#555555", lw=1.2, ls=":", label=f"default {default:.3f}")
+    handles = []
     if has_cost:
         cost_ax = ax.twinx()
-        cost_ax.plot(*thin(sweep["threshold"], sweep["cost"]), color="#CC79A7", lw=1.6)
-        cost_ax.set_ylabel("cost per row (pink)")
+        handles = cost_ax.plot(
+            *thin(sweep["threshold"], sweep["cost"]), color="#CC79A7", lw=1.6, label="cost per row"
+        )
+        cost_ax.set_ylabel("cost per row (pink, right axis)")
+        cost_ax.set_ylim(bottom=0)
         cost_ax.grid(False)
     scale = "anomaly score" if strategy.score_kind == "anomaly score" else "predicted probability"
     ax.set(xlabel=f"threshold on the {scale}", ylabel="value", ylim=(0, 1.02))
     if window is not None:
         ax.set_xlim(*window)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.1 if has_cost else 1.01, 1.0), frameon=False)
+    ax.legend(
+        handles=ax.get_legend_handles_labels()[0] + handles,
+        loc="upper left",
+        bbox_to_anchor=(1.12 if has_cost else 1.01, 1.0),
+        frameon=False,
+    )
     title = _threshold_title(strategy)
     off_axis = (
         f" The axis is zoomed on the thresholds that still flag positives; the default "
@@ -585,7 +594,9 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
         "threshold",
         title,
         "Moving the threshold right trades recall for precision. The black line is the threshold "
-        "tuned on the training parts; the grey band is how far it moved between folds." + off_axis,
+        "tuned on the training parts"
+        + ("; the grey band is how far it moved between folds." if banded else ".")
+        + off_axis,
         f"Line chart of precision, recall and F1 against the threshold for {strategy.label}; "
         + (f"the tuned threshold is {strategy.threshold:.3f}." if strategy.threshold else "")
         + off_axis,
