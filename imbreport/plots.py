@@ -104,12 +104,11 @@ def _pyplot():
 def _label(text: str, limit: int = 40) -> str:
     """A data string made safe for a figure label: one line, bounded length, literal.
 
-    A zero-width space goes before ``=`` after a word, so text such as ``onclick=`` in a column
-    name can never look like an attribute to the SVG check in ``render``.
+    Control and bidi-override characters go; matplotlib escapes the rest as SVG text, and
+    mathtext is off, so ``$`` and ``\\`` are drawn as they are.
     """
     text = re.sub(r"[\x00-\x1f\u202a-\u202e\u2066-\u2069]", "", str(text))
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return re.sub(r"(\w\s*)=", "\\1\u200b=", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _wrap(text: str, width: int) -> str:
