@@ -630,7 +630,7 @@ def figure_resampling(illustration: Illustration) -> Figure:
     fig.supxlabel(_label(illustration.axes[0], 60), fontsize=11)
     before.set_ylabel(_label(illustration.axes[1], 45))
     before.set_title("Training data", loc="left")
-    after.set_title(f"After SMOTE: +{len(illustration.synthetic):,} synthetic", loc="left")
+    after.set_title(f"After SMOTE: {len(synthetic):,} synthetic shown", loc="left")
     fig.legend(
         handles=[
             Line2D([], [], ls="", marker="o", color=NEGATIVE_COLOUR, alpha=0.6, label="negative"),
@@ -646,13 +646,13 @@ def figure_resampling(illustration: Illustration) -> Figure:
     return _png_figure(
         fig,
         "resampling",
-        f"SMOTE adds {len(illustration.synthetic):,} synthetic positives to "
-        f"{n_positive:,} real ones",
-        "SMOTE fills the space between neighbouring positives with synthetic rows (orange "
-        "triangles); it never adds information outside that space. " + illustration.note,
+        f"SMOTE only fills in between the {n_positive:,} real positives",
+        "Synthetic rows (orange triangles) lie on segments between neighbouring positives; SMOTE "
+        "adds nothing outside the region the real positives already cover. "
+        f"Shown: {n_positive:,} positives, {n_negative:,} negatives and {len(synthetic):,} "
+        "synthetic rows. " + illustration.note,
         f"Two scatter plots of the training data, before and after SMOTE: {n_positive:,} "
-        f"positives, {n_negative:,} negatives, "
-        f"{len(illustration.synthetic):,} synthetic rows added.",
+        f"positives, {n_negative:,} negatives, {len(synthetic):,} synthetic rows shown.",
     )
 
 
