@@ -58,6 +58,7 @@ def illustrate(dataset: Dataset, recommended: str | None, config: Config) -> Ill
         resampled, _ = SMOTE(k_neighbors=k, random_state=config.seed).fit_resample(smote_space, y)
         new_rows = resampled[len(y) :]
         synthetic = new_rows if to_2d is None else to_2d(new_rows)
+    synthetic_total = len(synthetic)
 
     grid_x, grid_y = _grid(coords)
     frame = pd.DataFrame(coords, columns=["c1", "c2"])
@@ -92,6 +93,7 @@ def illustrate(dataset: Dataset, recommended: str | None, config: Config) -> Ill
         points=coords[shown],
         labels=y[shown],
         synthetic=np.asarray(synthetic, dtype=float),
+        synthetic_total=synthetic_total,
         grid_x=grid_x,
         grid_y=grid_y,
         surfaces=surfaces,

@@ -377,7 +377,13 @@ def threshold_sweep(y, scores, cost_fp=None, cost_fn=None) -> dict[str, list[flo
     """Precision, recall, F1 (and cost) against the threshold, over the score range."""
     scores = np.asarray(scores, dtype=float)
     low, high = np.nanmin(scores), np.nanmax(scores)
-    thresholds = np.linspace(low, high, 201) if high > low else np.array([low])
+    if high > low:
+        # even steps over the range plus score quantiles, so bunched scores still get a smooth curve
+        thresholds = np.unique(
+            np.r_[np.linspace(low, high, 151), np.quantile(scores, np.linspace(0, 1, 251))]
+        )
+    else:
+        thresholds = np.array([low])
     order = np.sort(scores)
     y_sorted = np.asarray(y)[np.argsort(scores, kind="mergesort")]
     positives_below = np.r_[0, np.cumsum(y_sorted)]
@@ -399,10 +405,19 @@ def threshold_sweep(y, scores, cost_fp=None, cost_fn=None) -> dict[str, list[flo
     return dict(zip(keys, _downsample(*(out[k] for k in keys)), strict=True))
 
 
-def calibration_points(y, scores, bins: int = 10) -> dict[str, list[float]]:
-    """Reliability curve: mean predicted probability vs observed frequency, quantile bins."""
-    from sklearn.calibration import calibration_curve
+def calibration_points(y, scores, bins: int = 10, min_rows: int = 10) -> dict[str, list[float]]:
+    """Reliability curve: mean predicted probability vs observed share of positives.
 
-    observed, predicted = calibration_curve(y, scores, n_bins=bins, strategy="quantile")
-    observed, predicted = _downsample(observed, predicted)
-    return {"predicted": predicted, "observed": observed}
+    Equal-width probability bins (quantile bins would put every positive of a rare class into the
+    top bin); bins with fewer than ``min_rows`` rows are left out, and ``rows`` says how many rows
+    each point rests on.
+    """
+    y = np.asarray(y, dtype=float)
+    scores = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    rows = np.bincount(which, minlength=bins)
+    keep = rows >= min_rows
+    predicted = np.bincount(which, weights=scores, minlength=bins)[keep] / rows[keep]
+    observed = np.bincount(which, weights=y, minlength=bins)[keep] / rows[keep]
+    predicted, observed, counts = _downsample(predicted, observed, rows[keep])
+    return {"predicted": predicted, "observed": observed, "rows": counts}

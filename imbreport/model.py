@@ -285,6 +285,7 @@ class Illustration:
     grid_y: np.ndarray
     surfaces: dict[str, np.ndarray]  # strategy name → probability grid
     note: str = ""
+    synthetic_total: int = 0  # rows SMOTE created (``synthetic`` holds a sample of them)
 
 
 @dataclass(frozen=True)

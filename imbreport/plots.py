@@ -630,7 +630,9 @@ def figure_resampling(illustration: Illustration) -> Figure:
     fig.supxlabel(_label(illustration.axes[0], 60), fontsize=11)
     before.set_ylabel(_label(illustration.axes[1], 45))
     before.set_title("Training data", loc="left")
-    after.set_title(f"After SMOTE: {len(synthetic):,} synthetic shown", loc="left")
+    made = max(illustration.synthetic_total, len(synthetic))
+    shown = "" if made == len(synthetic) else f" ({len(synthetic):,} shown)"
+    after.set_title(f"After SMOTE: +{made:,} synthetic rows{shown}", loc="left")
     fig.legend(
         handles=[
             Line2D([], [], ls="", marker="o", color=NEGATIVE_COLOUR, alpha=0.6, label="negative"),
