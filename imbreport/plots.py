@@ -774,7 +774,7 @@ def figure_calibration(report: Report) -> Figure:
         xlim=(0, limit),
         ylim=(0, limit),
     )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False)
     distorted = distorted_probabilities(results)
     if distorted:
         names = ", ".join(s.label for s in distorted[:-1])

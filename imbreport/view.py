@@ -13,6 +13,9 @@ from imbreport.model import Metric, Report, StrategyResult
 from imbreport.plots import colour, distorted_probabilities
 from imbreport.recommend import fmt
 
+#: Column lists (dropped, missing values) show this many names; the JSON has them all.
+LISTED_COLUMNS = 40
+
 SECTIONS = (
     ("summary", "Summary"),
     ("dataset", "Dataset"),
@@ -61,6 +64,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": f"Class-imbalance report: {ds.source_name}",
         "source": ds.source_name,
+        "source_file": ds.source_name.replace("\\", "/").rsplit("/", 1)[-1],
         "version": report.tool_version,
         "created": report.created,
         "sections": [
@@ -89,8 +93,10 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
             "imbalance_ratio": f"{summary['imbalance_ratio']:.1f}",
             "numeric": list(ds.numeric),
             "categorical": list(ds.categorical),
-            "dropped_columns": list(ds.dropped_columns.items()),
-            "missing": [(c, f"{n:,}") for c, n in ds.missing.items()],
+            "dropped_columns": list(ds.dropped_columns.items())[:LISTED_COLUMNS],
+            "dropped_more": max(len(ds.dropped_columns) - LISTED_COLUMNS, 0),
+            "missing": [(c, f"{n:,}") for c, n in ds.missing.items()][:LISTED_COLUMNS],
+            "missing_more": max(len(ds.missing) - LISTED_COLUMNS, 0),
             "sha256": ds.sha256,
             "sampling_rate": None if ds.sampling_rate >= 1 else f"{ds.sampling_rate:.2%}",
         },
