@@ -64,9 +64,10 @@ def evaluate(
     n_jobs = _jobs(config.n_jobs)
     inner = _inner_folds(dataset.y, splits)
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
+    n_numeric, n_categorical = len(dataset.numeric), len(dataset.categorical)
     layout = FeatureLayout(
-        dataset.numeric,
-        dataset.categorical,
+        tuple(range(n_numeric)),
+        tuple(range(n_numeric, n_numeric + n_categorical)),
         seed=config.seed,
         threads=1 if n_jobs > 1 else max(os.cpu_count() or 1, 1),
     )
@@ -346,13 +347,29 @@ class _Tuning:
         return StratifiedKFold(self.inner_folds, shuffle=True, random_state=seed)
 
 
+def model_matrix(dataset: Dataset) -> np.ndarray:
+    """One float matrix for the pipelines: numeric columns, then categorical columns as integer
+    codes (NaN where missing).
+
+    The codes only rename the category strings (nothing is learned from the target or from other
+    rows), and numbers make encoding, slicing and shipping to worker processes fast.
+    """
+    import pandas as pd
+
+    columns = [dataset.X[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in dataset.numeric]
+    for name in dataset.categorical:
+        codes = pd.Categorical(dataset.X[name]).codes.astype(np.float64)
+        codes[codes < 0] = np.nan
+        columns.append(codes)
+    return np.column_stack(columns) if columns else np.empty((len(dataset.y), 0))
+
+
 def _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress):
     from joblib import Parallel, delayed
 
     tasks = [(spec, split) for split in splits for spec in specs]
     total = len(tasks)
-    # category dtype pickles as small integer codes (cheap to ship to worker processes)
-    X = dataset.X.astype({c: "category" for c in dataset.categorical})
+    X = model_matrix(dataset)
     y = dataset.y
     if n_jobs == 1:
         outcomes = []
@@ -386,8 +403,8 @@ def fit_one(
     from sklearn.model_selection import TunedThresholdClassifierCV
 
     started = time.perf_counter()
-    X_train, y_train = X.iloc[split.train], y[split.train]
-    X_test = X.iloc[split.test]
+    X_train, y_train = X[split.train], y[split.train]
+    X_test = X[split.test]
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")

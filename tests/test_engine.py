@@ -73,16 +73,16 @@ def test_xgboost_weight_comes_from_the_training_part(small_frame):
 
 
 class _RecordRows(BaseEstimator, TransformerMixin):
-    """A transformer that records the row ids (column 'rid') it was fitted on."""
+    """A transformer that records the row ids (last column) it was fitted on."""
 
     fitted_on: list = []
 
     def fit(self, X, y=None):
-        type(self).fitted_on.append(set(X["rid"].astype(int)))
+        type(self).fitted_on.append(set(X[:, -1].astype(int)))
         return self
 
     def transform(self, X):
-        return X[["a", "b"]].to_numpy()
+        return X[:, :-1]
 
 
 _RESAMPLED_ON: list = []
@@ -104,19 +104,19 @@ def _recording_pipeline(layout):
 
 
 def test_preprocessing_resampling_and_tuning_see_only_the_training_part(small_frame):
-    frame = small_frame.assign(rid=np.arange(len(small_frame)) + 0.5)
-    X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+    y = small_frame["target"].to_numpy()
+    X = np.column_stack([small_frame["a"], small_frame["b"], np.arange(len(y)) + 0.5])
     spec = StrategySpec("recorder", "Recorder", "", "probability", _recording_pipeline)
     config = make_config(seed=0)
     for split in make_splits(y, config)[0]:
         _RecordRows.fitted_on.clear()
         _RESAMPLED_ON.clear()
         outcome = fit_one(
-            spec, FeatureLayout(("a", "b"), ()), X, y, split, parse_objective("f1"), _Tuning(3)
+            spec, FeatureLayout((0, 1), ()), X, y, split, parse_objective("f1"), _Tuning(3)
         )
         assert outcome.error is None
-        test_ids = set((X["rid"].iloc[split.test]).astype(int))
-        train_ids = set((X["rid"].iloc[split.train]).astype(int))
+        test_ids = set(X[split.test, -1].astype(int))
+        train_ids = set(X[split.train, -1].astype(int))
         # three inner fits for threshold tuning, one refit on the whole training part
         assert len(_RecordRows.fitted_on) == 4
         for seen in _RecordRows.fitted_on:
