@@ -16,7 +16,7 @@ from imblearn import FunctionSampler
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import IsolationForest
@@ -48,6 +48,9 @@ class StrategySpec:
     description: str
     score_kind: str  # "probability" | "anomaly score" | "constant"
     build: Callable[[FeatureLayout], Pipeline]
+    #: Its probabilities follow the training prevalence (no imbalance correction of its own), so
+    #: fitting on a sample of negatives needs the sampling-rate correction.
+    prior_sensitive: bool = False
 
     @property
     def tunable(self) -> bool:
@@ -130,6 +133,61 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return (self.decision_function(X) >= self.cut_).astype(int)
+
+
+class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
+    """Fit ``estimator`` on every positive and at most ``max_negatives`` random negatives.
+
+    Case-control sampling for large training parts: the rare positives carry most of the
+    information, so a sample of the negatives loses little and saves most of the work. With
+    ``correct_probabilities`` the probabilities are mapped back to the full prevalence,
+    p = β·pₛ / (β·pₛ − pₛ + 1) with β the share of negatives kept (Dal Pozzolo et al., 2015).
+    """
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        max_negatives: int = 100_000,
+        correct_probabilities: bool = False,
+        random_state: int = 0,
+    ):
+        self.estimator = estimator
+        self.max_negatives = max_negatives
+        self.correct_probabilities = correct_probabilities
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        negatives = np.flatnonzero(y == 0)
+        self.rate_ = min(1.0, self.max_negatives / max(len(negatives), 1))
+        rows = np.arange(len(y))
+        if self.rate_ < 1.0:
+            rng = np.random.default_rng(self.random_state)
+            kept = rng.choice(negatives, self.max_negatives, replace=False)
+            rows = np.sort(np.r_[np.flatnonzero(y == 1), kept])
+        self.estimator_ = clone(self.estimator).fit(X[rows], y[rows])
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        p = self.estimator_.predict_proba(X)[:, 1]
+        if self.correct_probabilities and self.rate_ < 1.0:
+            p = self.rate_ * p / (self.rate_ * p - p + 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def decision_function(self, X):
+        return self.estimator_.decision_function(X)
+
+    def predict(self, X):
+        if hasattr(self.estimator_, "predict_proba"):
+            return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        return self.estimator_.predict(X)
+
+    @property
+    def cut_(self):
+        """The Isolation Forest's default cut, when it is the wrapped model."""
+        return self.estimator_[-1].cut_
 
 
 def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, random_state):
@@ -368,6 +426,7 @@ STRATEGIES: dict[str, StrategySpec] = {
             "Plain logistic regression on standardized features, no imbalance correction.",
             "probability",
             build_logreg,
+            prior_sensitive=True,
         ),
         StrategySpec(
             "undersample",

@@ -391,3 +391,23 @@ def test_median_imputer_fills_with_training_medians():
     imputer = MedianImputer().fit(train)
     out = imputer.transform(np.array([[np.nan, np.nan], [2.0, 7.0]]))
     assert out.tolist() == [[3.0, 0.0], [2.0, 7.0]]
+
+
+def test_negative_sampling_keeps_ranking_and_corrects_probabilities():
+    from imbreport.strategies import NegativeSampleClassifier
+
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(60_000, 3))
+    y = (rng.random(60_000) < 1 / (1 + np.exp(-(X[:, 0] * 2 - 5)))).astype(int)
+    full = LogisticRegression().fit(X, y)
+    sampled = NegativeSampleClassifier(
+        LogisticRegression(), max_negatives=5_000, correct_probabilities=True
+    ).fit(X, y)
+    assert sampled.rate_ < 0.1
+    p_full = full.predict_proba(X)[:, 1]
+    p_sampled = sampled.predict_proba(X)[:, 1]
+    assert roc_auc_score(y, p_sampled) == pytest.approx(roc_auc_score(y, p_full), abs=0.005)
+    # corrected probabilities keep the full data's prevalence (uncorrected ones would not)
+    assert p_sampled.mean() == pytest.approx(y.mean(), rel=0.15)
+    raw = sampled.estimator_.predict_proba(X)[:, 1]
+    assert raw.mean() > 3 * y.mean()
