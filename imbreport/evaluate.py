@@ -196,6 +196,7 @@ def evaluate(
         bootstrap=resamples,
         evaluated_rows=len(evaluated),
         notes=tuple(notes),
+        threshold_tuning=tuning.describe(),
     )
     warnings = list(dataset.warnings)
     if y_eval.sum() < 10:
@@ -350,6 +351,16 @@ class _Tuning:
     @property
     def possible(self) -> bool:
         return self.inner_folds >= 2
+
+    def describe(self) -> str:
+        if not self.possible:
+            return "not tuned: too few positives for an inner cross-validation"
+        if self.validation_fraction is not None:
+            return (
+                f"on a stratified {self.validation_fraction:.0%} validation split of each "
+                "training part (the model evaluated is fitted on the rest of that part)"
+            )
+        return f"by a {self.inner_folds}-fold cross-validation inside each training part"
 
     def cv(self, seed: int):
         from sklearn.model_selection import StratifiedKFold

@@ -237,6 +237,7 @@ class Protocol:
     bootstrap: int
     evaluated_rows: int
     notes: tuple[str, ...] = ()
+    threshold_tuning: str = ""  # how thresholds were tuned inside the training part, in words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -250,6 +251,7 @@ class Protocol:
             "interval_method": self.interval_method,
             "bootstrap_resamples": self.bootstrap,
             "evaluated_rows": self.evaluated_rows,
+            "threshold_tuning": self.threshold_tuning,
             "notes": list(self.notes),
         }
 

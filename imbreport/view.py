@@ -234,8 +234,8 @@ def _protocol(report: Report) -> dict[str, Any]:
         (
             "Threshold tuning",
             f"Objective: {p.threshold_objective}. Chosen by scikit-learn's "
-            f"TunedThresholdClassifierCV with a {p.inner_folds}-fold cross-validation inside the "
-            "training part; the evaluated rows never influence it."
+            f"TunedThresholdClassifierCV {p.threshold_tuning}; the evaluated rows never "
+            "influence it."
             if p.inner_folds >= 2
             else "Not tuned: too few positives for an inner cross-validation.",
         ),

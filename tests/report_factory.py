@@ -185,6 +185,7 @@ def make_report(
         bootstrap=1000,
         evaluated_rows=1000,
         notes=(text("A protocol note."),),
+        threshold_tuning="by a 3-fold cross-validation inside each training part",
     )
     results = Results(
         dataset=dataset,
