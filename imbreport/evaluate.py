@@ -365,8 +365,6 @@ class _Tuning:
     def cv(self, seed: int):
         from sklearn.model_selection import StratifiedKFold
 
-        if self.validation_fraction is not None:
-            return self.validation_fraction
         return StratifiedKFold(self.inner_folds, shuffle=True, random_state=seed)
 
 
@@ -442,13 +440,17 @@ def fit_one(
                     random_state=layout.seed,
                 )
             threshold = None
-            if spec.tunable and tuning.possible:
+            if spec.tunable and tuning.possible and tuning.validation_fraction is not None:
+                model, threshold = _fit_then_tune_on_validation(
+                    pipeline, spec, X_train, y_train, objective, tuning, layout.seed
+                )
+            elif spec.tunable and tuning.possible:
                 tuner = TunedThresholdClassifierCV(
                     pipeline,
                     scoring=objective.scorer(),
                     response_method=spec.response_method,
                     cv=tuning.cv(layout.seed),
-                    refit=tuning.validation_fraction is None,
+                    refit=True,
                     random_state=layout.seed,
                 )
                 tuner.fit(X_train, y_train)
@@ -474,6 +476,31 @@ def fit_one(
         default_threshold=default_threshold,
         seconds=time.perf_counter() - started,
     )
+
+
+def _fit_then_tune_on_validation(pipeline, spec, X_train, y_train, objective, tuning, seed):
+    """Large training parts: fit once on a stratified part, tune the threshold on the rest.
+
+    The same as ``TunedThresholdClassifierCV(cv=fraction, refit=False)``, which would fit the
+    pipeline twice on the same rows.
+    """
+    from sklearn.model_selection import TunedThresholdClassifierCV, train_test_split
+
+    fit_rows, validation_rows = train_test_split(
+        np.arange(len(y_train)),
+        test_size=tuning.validation_fraction,
+        stratify=y_train,
+        random_state=seed,
+    )
+    model = pipeline.fit(X_train[fit_rows], y_train[fit_rows])
+    tuner = TunedThresholdClassifierCV(
+        model,
+        scoring=objective.scorer(),
+        response_method=spec.response_method,
+        cv="prefit",
+        refit=False,
+    ).fit(X_train[validation_rows], y_train[validation_rows])
+    return model, float(tuner.best_threshold_)
 
 
 def _short_error(exc: Exception) -> str:

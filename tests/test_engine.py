@@ -411,3 +411,18 @@ def test_negative_sampling_keeps_ranking_and_corrects_probabilities():
     assert p_sampled.mean() == pytest.approx(y.mean(), rel=0.15)
     raw = sampled.estimator_.predict_proba(X)[:, 1]
     assert raw.mean() > 3 * y.mean()
+
+
+def test_validation_split_tuning_fits_each_model_once(small_frame):
+    y = small_frame["target"].to_numpy()
+    X = np.column_stack([small_frame["a"], small_frame["b"], np.arange(len(y)) + 0.5])
+    spec = StrategySpec("recorder", "Recorder", "", "probability", _recording_pipeline)
+    split = make_splits(y, make_config(seed=0))[0][0]
+    _RecordRows.fitted_on.clear()
+    outcome = fit_one(
+        spec, FeatureLayout((0, 1), ()), X, y, split, parse_objective("f1"), _Tuning(3, 0.2)
+    )
+    assert outcome.error is None and outcome.threshold is not None
+    (seen,) = _RecordRows.fitted_on  # one fit, on 80% of the training part
+    assert len(seen) == round(0.8 * len(split.train))
+    assert seen <= set(X[split.train, -1].astype(int))
