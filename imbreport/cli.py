@@ -22,6 +22,10 @@ from imbreport import __version__
 if TYPE_CHECKING:
     from imbreport.model import Report
 
+# OpenMP threads (XGBoost) that wait for work by sleeping, not spinning: on a busy or small machine
+# spinning threads burn the cores the other workers need. Set before xgboost is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_TERMINATED = 128 + signal.SIGTERM
 #: The strategy registry's names (kept here so that parsing options never imports scikit-learn;
