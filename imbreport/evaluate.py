@@ -141,8 +141,17 @@ def evaluate(
                 o.default_pred if threshold is None else o.scores >= threshold
             )
         probabilistic = spec.score_kind != "anomaly score"
-        default_values = _mean_over_repeats(y_eval, scores, default_pred, probabilistic, weight)
-        tuned_values = _mean_over_repeats(y_eval, scores, tuned_pred, probabilistic, weight)
+        ranking = _mean_over_repeats(
+            [m.ranking_metrics(y_eval, s, probabilistic, weight) for s in scores]
+        )
+        default_values = {
+            **_mean_over_repeats([m.threshold_metrics(y_eval, p, weight) for p in default_pred]),
+            **ranking,
+        }
+        tuned_values = {
+            **_mean_over_repeats([m.threshold_metrics(y_eval, p, weight) for p in tuned_pred]),
+            **ranking,
+        }
         point_values[spec.name] = (default_values, tuned_values)
         boot_inputs[spec.name] = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
         results.append(
@@ -511,11 +520,8 @@ def _short_error(exc: Exception) -> str:
 # --- measuring ----------------------------------------------------------------------------------
 
 
-def _mean_over_repeats(y, scores, predicted, probabilistic, weight) -> dict[str, float | None]:
-    per_repeat = [
-        m.point_metrics(y, s, p, probabilistic, weight)
-        for s, p in zip(scores, predicted, strict=True)
-    ]
+def _mean_over_repeats(per_repeat: list[dict]) -> dict[str, float | None]:
+    """Each metric averaged over the repeats of the cross-validation (``None`` stays ``None``)."""
     out = {}
     for key in per_repeat[0]:
         values = [v[key] for v in per_repeat]

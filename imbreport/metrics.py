@@ -54,14 +54,10 @@ def metrics_from_counts(tp, fp, tn, fn) -> dict[str, np.ndarray]:
     }
 
 
-def point_metrics(
-    y: np.ndarray,
-    scores: np.ndarray,
-    predicted: np.ndarray,
-    probabilistic: bool,
-    negative_weight: float = 1.0,
-) -> dict[str, float | None]:
-    """Every metric on one set of predictions.
+def threshold_metrics(
+    y: np.ndarray, predicted: np.ndarray, negative_weight: float = 1.0
+) -> dict[str, float]:
+    """Metrics of one set of 0/1 predictions.
 
     ``negative_weight`` (1 / the share of negatives kept by ``--sample``) makes each evaluated
     negative stand for the negatives it represents, so that prevalence-dependent metrics describe
@@ -70,19 +66,39 @@ def point_metrics(
     counts = confusion_counts(y, predicted)
     counts["fp"] *= negative_weight
     counts["tn"] *= negative_weight
-    values: dict[str, float | None] = {
-        k: float(v) for k, v in metrics_from_counts(**counts).items()
-    }
+    return {k: float(v) for k, v in metrics_from_counts(**counts).items()}
+
+
+def ranking_metrics(
+    y: np.ndarray, scores: np.ndarray, probabilistic: bool, negative_weight: float = 1.0
+) -> dict[str, float | None]:
+    """The threshold-free metrics: PR-AUC, ROC-AUC, and Brier / log-loss for probabilities."""
     weights = np.where(np.asarray(y) == 1, 1.0, negative_weight)
-    values["pr_auc"] = float(skm.average_precision_score(y, scores, sample_weight=weights))
-    values["roc_auc"] = float(skm.roc_auc_score(y, scores))
+    values: dict[str, float | None] = {
+        "pr_auc": float(skm.average_precision_score(y, scores, sample_weight=weights)),
+        "roc_auc": float(skm.roc_auc_score(y, scores)),
+        "brier": None,
+        "log_loss": None,
+    }
     if probabilistic:
         clipped = np.clip(scores, 1e-15, 1 - 1e-15)
         values["brier"] = float(np.average((scores - y) ** 2, weights=weights))
         values["log_loss"] = float(skm.log_loss(y, clipped, labels=[0, 1], sample_weight=weights))
-    else:
-        values["brier"] = None
-        values["log_loss"] = None
+    return values
+
+
+def point_metrics(
+    y: np.ndarray,
+    scores: np.ndarray,
+    predicted: np.ndarray,
+    probabilistic: bool,
+    negative_weight: float = 1.0,
+) -> dict[str, float | None]:
+    """Every metric on one set of predictions, in ``METRIC_KEYS`` order."""
+    values = {
+        **threshold_metrics(y, predicted, negative_weight),
+        **ranking_metrics(y, scores, probabilistic, negative_weight),
+    }
     return {k: values[k] for k in METRIC_KEYS}
 
 
