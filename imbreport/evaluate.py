@@ -80,12 +80,6 @@ def evaluate(
             "Too few positives in the training parts for an inner cross-validation: thresholds "
             "are not tuned (the default threshold is used)."
         )
-    if large and inner >= 2:
-        notes.append(
-            f"Large training parts: each threshold was tuned on a stratified "
-            f"{VALIDATION_FRACTION:.0%} validation split of the training part, and the model "
-            f"evaluated is the one fitted on the other {1 - VALIDATION_FRACTION:.0%} (no refit)."
-        )
     most_negatives = max(int((dataset.y[s.train] == 0).sum()) for s in splits)
     if most_negatives > MAX_FIT_NEGATIVES:
         notes.append(
