@@ -123,15 +123,21 @@ def read_previous(
     return validate_previous(data, path)
 
 
-def created_date() -> str | None:
-    """The report date: only from ``SOURCE_DATE_EPOCH`` (no wall clock in reproducible output)."""
+def source_date():
+    """``SOURCE_DATE_EPOCH`` as an aware UTC datetime, or ``None``: reproducible output shows
+    no wall-clock time, only the date a build system asks for."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         return None
     import datetime
 
     try:
-        moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
-    except (ValueError, OverflowError):
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
+    except (ValueError, OverflowError, OSError):
         raise ConfigError(f"SOURCE_DATE_EPOCH must be a Unix timestamp, got '{epoch}'.") from None
-    return moment.strftime("%Y-%m-%d")
+
+
+def created_date() -> str | None:
+    """The report date (``YYYY-MM-DD``), only from ``SOURCE_DATE_EPOCH``."""
+    moment = source_date()
+    return None if moment is None else moment.strftime("%Y-%m-%d")

@@ -21,8 +21,6 @@ Needs WeasyPrint 68 or later (the ``URLFetcher`` class, and the fix for CVE-2025
 from __future__ import annotations
 
 import contextlib
-import datetime
-import os
 
 from imbreport.errors import ConfigError
 from imbreport.model import Report
@@ -112,11 +110,7 @@ def _set_metadata(metadata, report: Report) -> None:
 
 def pdf_date() -> str | None:
     """``SOURCE_DATE_EPOCH`` as a W3C date-time, or ``None`` (no date in the PDF)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
-        return None
-    try:
-        moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
-    except (ValueError, OverflowError, OSError):
-        raise ConfigError(f"SOURCE_DATE_EPOCH must be a Unix timestamp, got '{epoch}'.") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    from imbreport.api import source_date
+
+    moment = source_date()
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
