@@ -385,7 +385,7 @@ def _shared_options(read_pyproject: bool) -> list:
             type=click.IntRange(100, 10000),
             default=1000,
             show_default=True,
-            help="Bootstrap resamples for the 95% intervals (fewer on huge files).",
+            help="Bootstrap resamples for the 95% intervals.",
         ),
         click.option(
             "--paper",
