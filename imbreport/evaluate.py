@@ -114,57 +114,17 @@ def evaluate(
             f"counts {weight:.2f} times in precision, PR-AUC, accuracy, F1, MCC, Brier and "
             "log-loss, so they describe the full data; thresholds were tuned on the sample."
         )
-    results: list[StrategyResult] = []
-    boot_inputs: dict[str, m.BootstrapInput] = {}
-    point_values: dict[str, tuple[dict, dict]] = {}
-    for spec in specs:
-        if spec.name in unrunnable:
-            results.append(_skipped(spec, unrunnable[spec.name]))
-            continue
-        mine = [o for o in outcomes if o.strategy == spec.name]
-        failed = [o for o in mine if o.error]
-        if failed:
-            results.append(_skipped(spec, failed[0].error))
-            continue
-        scores = np.zeros((repeats, len(evaluated)))
-        default_pred = np.zeros((repeats, len(evaluated)), dtype=bool)
-        tuned_pred = np.zeros((repeats, len(evaluated)), dtype=bool)
-        for o in mine:
-            cols = position[o.split.test]
-            scores[o.split.repeat, cols] = o.scores
-            default_pred[o.split.repeat, cols] = o.default_pred
-            threshold = o.threshold
-            tuned_pred[o.split.repeat, cols] = (
-                o.default_pred if threshold is None else o.scores >= threshold
-            )
-        probabilistic = spec.score_kind != "anomaly score"
-        ranking = _mean_over_repeats(
-            [m.ranking_metrics(y_eval, s, probabilistic, weight) for s in scores]
-        )
-        default_values = {
-            **_mean_over_repeats([m.threshold_metrics(y_eval, p, weight) for p in default_pred]),
-            **ranking,
-        }
-        tuned_values = {
-            **_mean_over_repeats([m.threshold_metrics(y_eval, p, weight) for p in tuned_pred]),
-            **ranking,
-        }
-        point_values[spec.name] = (default_values, tuned_values)
-        boot_inputs[spec.name] = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
-        results.append(
-            _strategy_result(
-                spec,
-                mine,
-                y_eval,
-                scores[0],
-                default_pred[0],
-                tuned_pred[0],
-                splits,
-                position,
-                objective,
-                smote_note if spec.name == "smote" else None,
-            )
-        )
+    measured = _measure_all(
+        specs,
+        outcomes,
+        unrunnable,
+        _Evaluated(y_eval, position, repeats, splits, weight, objective),
+        smote_note,
+        n_jobs,
+    )
+    results = [r for r, _, _ in measured]
+    point_values = {r.name: values for r, values, _ in measured if r.ok}
+    boot_inputs = {r.name: inp for r, _, inp in measured if r.ok}
 
     resamples = config.bootstrap
     distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed, weight)
@@ -520,6 +480,76 @@ def _short_error(exc: Exception) -> str:
 
 
 # --- measuring ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    """What every strategy's measurement shares: the evaluated rows and how they were split."""
+
+    y: np.ndarray
+    position: np.ndarray  # row index → column in the evaluated arrays
+    repeats: int
+    splits: list[Split]
+    weight: float  # of each evaluated negative (--sample)
+    objective: Objective
+
+
+def _measure_all(specs, outcomes, unrunnable, evaluated: _Evaluated, smote_note, n_jobs):
+    """Measure every strategy (in threads: sorting a million scores releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def measure(spec):
+        if spec.name in unrunnable:
+            return _skipped(spec, unrunnable[spec.name]), None, None
+        mine = [o for o in outcomes if o.strategy == spec.name]
+        failed = [o for o in mine if o.error]
+        if failed:
+            return _skipped(spec, failed[0].error), None, None
+        return _measure_strategy(spec, mine, evaluated, smote_note)
+
+    with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
+        return list(pool.map(measure, specs))
+
+
+def _measure_strategy(spec, mine, ev: _Evaluated, smote_note):
+    """Point metrics, bootstrap input and curves of one strategy from its fold outcomes."""
+    width = len(ev.y)
+    scores = np.zeros((ev.repeats, width))
+    default_pred = np.zeros((ev.repeats, width), dtype=bool)
+    tuned_pred = np.zeros((ev.repeats, width), dtype=bool)
+    for o in mine:
+        cols = ev.position[o.split.test]
+        scores[o.split.repeat, cols] = o.scores
+        default_pred[o.split.repeat, cols] = o.default_pred
+        tuned_pred[o.split.repeat, cols] = (
+            o.default_pred if o.threshold is None else o.scores >= o.threshold
+        )
+    probabilistic = spec.score_kind != "anomaly score"
+    ranking = _mean_over_repeats(
+        [m.ranking_metrics(ev.y, s, probabilistic, ev.weight) for s in scores]
+    )
+    default_values = {
+        **_mean_over_repeats([m.threshold_metrics(ev.y, p, ev.weight) for p in default_pred]),
+        **ranking,
+    }
+    tuned_values = {
+        **_mean_over_repeats([m.threshold_metrics(ev.y, p, ev.weight) for p in tuned_pred]),
+        **ranking,
+    }
+    result = _strategy_result(
+        spec,
+        mine,
+        ev.y,
+        scores[0],
+        default_pred[0],
+        tuned_pred[0],
+        ev.splits,
+        ev.position,
+        ev.objective,
+        smote_note if spec.name == "smote" else None,
+    )
+    inputs = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
+    return result, (default_values, tuned_values), inputs
 
 
 def _mean_over_repeats(per_repeat: list[dict]) -> dict[str, float | None]:
