@@ -7,17 +7,16 @@ from click.testing import CliRunner
 from imbreport.cli import main
 
 
-def test_demo_writes_every_format(tmp_path):
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(
-            main,
-            ["demo", "-o", "r.html", "-o", "r.json", "-o", "r.md", "--bootstrap", "200"],
-        )
-        assert result.exit_code == 0, result.output
-        html = open("r.html", encoding="utf-8").read()
-        data = json.load(open("r.json", encoding="utf-8"))
-        markdown = open("r.md", encoding="utf-8").read()
+def test_demo_writes_every_format(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        ["demo", "-o", "r.html", "-o", "r.json", "-o", "r.md", "--bootstrap", "200"],
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     for section in ("summary", "dataset", "protocol", "leaderboard", "appendix"):
         assert f'id="{section}"' in html
