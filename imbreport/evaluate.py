@@ -12,7 +12,7 @@ import os
 import time
 import warnings as pywarnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -136,7 +136,7 @@ def evaluate(
         default_values, tuned_values = point_values[result.name]
         dist = distributions[result.name]
         final.append(
-            _replace(
+            replace(
                 result,
                 metrics=m.with_intervals(default_values, dist["default"]),
                 tuned_metrics=m.with_intervals(tuned_values, dist["tuned"]),
@@ -607,12 +607,6 @@ def _skipped(spec: StrategySpec, reason: str) -> StrategyResult:
         reason=reason,
         score_kind=spec.score_kind,
     )
-
-
-def _replace(result: StrategyResult, **changes) -> StrategyResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
 
 
 def _compare(results: list[StrategyResult], distributions) -> list[Comparison]:
