@@ -76,6 +76,7 @@ def evaluate(
         tuple(range(n_numeric, n_numeric + n_categorical)),
         seed=config.seed,
         threads=1 if n_jobs > 1 else max(os.cpu_count() or 1, 1),
+        sampling_rate=dataset.sampling_rate,
     )
     notes = list(protocol_notes)
     if inner < 2:
@@ -399,15 +400,7 @@ def fit_one(
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
             pipeline = spec.build(layout)
-            if spec.name != "majority" and (y_train == 0).sum() > MAX_FIT_NEGATIVES:
-                from imbreport.strategies import NegativeSampleClassifier
-
-                pipeline = NegativeSampleClassifier(
-                    pipeline,
-                    max_negatives=MAX_FIT_NEGATIVES,
-                    correct_probabilities=spec.prior_sensitive,
-                    random_state=layout.seed,
-                )
+            pipeline = _with_negative_sampling(pipeline, spec, layout, (y_train == 0).sum())
             threshold = None
             if spec.tunable and tuning.possible and tuning.validation_fraction is not None:
                 model, threshold = _fit_then_tune_on_validation(
@@ -445,6 +438,30 @@ def fit_one(
         threshold=threshold,
         default_threshold=default_threshold,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, negatives: int):
+    """Wrap the pipeline for case-control sampling of a large training part, and for the
+    probability correction of a prior-sensitive model when ``--sample`` dropped negatives.
+
+    The baseline needs neither; the Isolation Forest already subsamples (256 rows a tree) and its
+    default cut must see the training part's own prevalence.
+    """
+    from imbreport.strategies import NegativeSampleClassifier
+
+    if spec.name in ("majority", "isolation_forest"):
+        return pipeline
+    sampled = negatives > MAX_FIT_NEGATIVES
+    corrected = spec.prior_sensitive and layout.sampling_rate < 1.0
+    if not (sampled or corrected):
+        return pipeline
+    return NegativeSampleClassifier(
+        pipeline,
+        max_negatives=MAX_FIT_NEGATIVES,
+        correct_probabilities=spec.prior_sensitive,
+        prior_rate=layout.sampling_rate,
+        random_state=layout.seed,
     )
 
 
@@ -610,15 +627,19 @@ def _skipped(spec: StrategySpec, reason: str) -> StrategyResult:
 
 
 def _compare(results: list[StrategyResult], distributions) -> list[Comparison]:
-    """Paired PR-AUC differences between the leader and every other evaluated strategy."""
+    """Paired PR-AUC differences between the supervised leader (the one the recommendation rule
+    starts from) and every other evaluated strategy, plus SMOTE against class weights."""
+    from imbreport.strategies import SIMPLICITY_ORDER
+
     ranked = sorted(
         (r for r in results if r.ok and r.name != "majority"),
         key=lambda r: -(r.metrics["pr_auc"].value or 0.0),
     )
-    if len(ranked) < 2:
+    supervised = [r for r in ranked if r.name in SIMPLICITY_ORDER]
+    if len(ranked) < 2 or not supervised:
         return []
-    leader = ranked[0]
-    pairs = [(leader, other) for other in ranked[1:]]
+    leader = supervised[0]
+    pairs = [(leader, other) for other in ranked if other is not leader]
     by_name = {r.name: r for r in ranked}
     if "smote" in by_name and "balanced" in by_name and leader.name not in ("smote", "balanced"):
         pairs.append((by_name["smote"], by_name["balanced"]))

@@ -3,7 +3,9 @@
 Point estimates come from scikit-learn (``average_precision_score`` is PR-AUC). Intervals come
 from a vectorised stratified bootstrap of the evaluated predictions: positives and negatives are
 resampled separately, and the *same* resamples are used for every strategy so that differences
-between strategies are paired.
+between strategies are paired. Above ``LARGE_NEGATIVES`` negatives, negatives are resampled as
+counts over score intervals per strategy (exact for each strategy's own metrics); strategies are
+then paired through the positives only, which makes differences' intervals a little wider.
 """
 
 from __future__ import annotations
@@ -149,8 +151,9 @@ def bootstrap(
         b = min(chunk, resamples - done)
         positive_weights = _uniform_counts(rng, len(positives), b)
         if large:
+            negative_seed = int(rng.integers(2**63))
             for name in inputs:
-                prepared[name].accumulate(collected[name], positive_weights, rng)
+                prepared[name].accumulate(collected[name], positive_weights, negative_seed)
         else:
             weights = np.zeros((b, len(y)), dtype=np.float64)
             weights[:, positives] = positive_weights
@@ -214,12 +217,15 @@ class _IntervalRanking:
                 }
             self.repeats.append((sizes / len(neg), order, starts, len(neg), losses, y))
 
-    def accumulate(self, table, positive_weights, rng) -> None:
+    def accumulate(self, table, positive_weights, negative_seed: int) -> None:
+        """Add one chunk of resamples. Every repeat draws its negatives from the same seed, so
+        repeats share one resample of the negatives (as the exact mode shares row weights)."""
         b = len(positive_weights)
         total_pos = positive_weights.sum(axis=1)[0]
         sums: dict[str, dict[str, np.ndarray]] = {"default": {}, "tuned": {}}
         w = self.negative_weight
         for r, (shares, order, starts, n_rows, losses, y) in enumerate(self.repeats):
+            rng = np.random.default_rng(negative_seed)
             n_neg = n_rows * w  # the negatives the evaluated ones stand for
             counts = rng.multinomial(n_rows, shares, size=b).astype(np.float64) * w
             cumulative = np.cumsum(counts, axis=1)

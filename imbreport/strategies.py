@@ -37,6 +37,7 @@ class FeatureLayout:
     categorical: tuple[str, ...]
     seed: int = 42
     threads: int = 1
+    sampling_rate: float = 1.0  # share of negatives --sample kept before any split
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
     Case-control sampling for large training parts: the rare positives carry most of the
     information, so a sample of the negatives loses little and saves most of the work. With
     ``correct_probabilities`` the probabilities are mapped back to the full prevalence,
-    p = β·pₛ / (β·pₛ − pₛ + 1) with β the share of negatives kept (Dal Pozzolo et al., 2015).
+    p = β·pₛ / (β·pₛ − pₛ + 1) with β the share of negatives kept (Dal Pozzolo et al., 2015),
+    here and before the split (``prior_rate``: the share ``--sample`` kept).
     """
 
     def __init__(
@@ -150,11 +152,13 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
         *,
         max_negatives: int = 100_000,
         correct_probabilities: bool = False,
+        prior_rate: float = 1.0,
         random_state: int = 0,
     ):
         self.estimator = estimator
         self.max_negatives = max_negatives
         self.correct_probabilities = correct_probabilities
+        self.prior_rate = prior_rate
         self.random_state = random_state
 
     def fit(self, X, y):
@@ -172,8 +176,9 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         p = self.estimator_.predict_proba(X)[:, 1]
-        if self.correct_probabilities and self.rate_ < 1.0:
-            p = self.rate_ * p / (self.rate_ * p - p + 1.0)
+        kept = self.rate_ * self.prior_rate
+        if self.correct_probabilities and kept < 1.0:
+            p = kept * p / (kept * p - p + 1.0)
         return np.column_stack([1.0 - p, p])
 
     def decision_function(self, X):
@@ -193,10 +198,11 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
 def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, random_state):
     """SMOTE / SMOTENC / SMOTEN whose ``k_neighbors`` shrinks to fit a small minority class.
 
-    Synthetic rows depend only on the minority rows, so the sampler is given those (plus one
-    majority row, to keep two classes) and asked for as many rows as the majority has; the
-    synthetic rows are then appended to the untouched input. Same rows as running SMOTE on
-    everything, without encoding and decoding every majority row (SMOTENC on large data).
+    For SMOTE and SMOTENC, synthetic rows depend only on the minority rows, so the sampler is
+    given those (plus one majority row, to keep two classes) and asked for as many rows as the
+    majority has; the synthetic rows are then appended to the untouched input. Same rows as
+    running SMOTE on everything, without encoding and decoding every majority row (SMOTENC on
+    large data). SMOTEN's distance needs every row.
     """
     X, y = np.asarray(X), np.asarray(y, dtype=int)
     counts = np.bincount(y, minlength=2)
@@ -213,7 +219,10 @@ def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, ra
     else:
         sampler = SMOTE
         options = {}
-    rows = np.r_[np.flatnonzero(y == minority), np.flatnonzero(y != minority)[:1]]
+    if kind == "smoten":  # SMOTEN's distance uses both classes' category frequencies: all rows
+        rows = np.r_[np.flatnonzero(y == minority), np.flatnonzero(y != minority)]
+    else:  # SMOTE and SMOTENC learn from the minority rows alone: one majority row suffices
+        rows = np.r_[np.flatnonzero(y == minority), np.flatnonzero(y != minority)[:1]]
     resampled, _ = sampler(
         k_neighbors=k,
         random_state=random_state,
@@ -248,6 +257,9 @@ class MedianImputer(TransformerMixin, BaseEstimator):
         return values
 
 
+# Categorical columns: a missing value is a category of its own (both encoders allow it).
+
+
 def _one_hot() -> OneHotEncoder:
     return OneHotEncoder(
         handle_unknown="infrequent_if_exist",
@@ -269,18 +281,13 @@ def _impute_numeric(scale: bool) -> Pipeline:
     return Pipeline(steps)
 
 
-def _impute_categorical(encoder):
-    """Categorical columns: a missing value is a category of its own (both encoders allow it)."""
-    return encoder
-
-
 def linear_preprocessing(layout: FeatureLayout) -> ColumnTransformer:
     """Impute, scale numeric columns and one-hot encode categorical ones (for linear models)."""
     parts = []
     if layout.numeric:
         parts.append(("numeric", _impute_numeric(scale=True), list(layout.numeric)))
     if layout.categorical:
-        parts.append(("categorical", _impute_categorical(_one_hot()), list(layout.categorical)))
+        parts.append(("categorical", _one_hot(), list(layout.categorical)))
     return ColumnTransformer(parts, sparse_threshold=0.0)
 
 
@@ -290,7 +297,7 @@ def tree_preprocessing(layout: FeatureLayout) -> ColumnTransformer:
     if layout.numeric:
         parts.append(("numeric", _impute_numeric(scale=False), list(layout.numeric)))
     if layout.categorical:
-        parts.append(("categorical", _impute_categorical(_ordinal()), list(layout.categorical)))
+        parts.append(("categorical", _ordinal(), list(layout.categorical)))
     return ColumnTransformer(parts, sparse_threshold=0.0)
 
 
@@ -374,7 +381,7 @@ def build_smote(layout: FeatureLayout) -> Pipeline:
     before = []
     if layout.numeric:
         before.append(("numeric", _impute_numeric(scale=True), list(layout.numeric)))
-    before.append(("categorical", _impute_categorical(_ordinal()), list(layout.categorical)))
+    before.append(("categorical", _ordinal(), list(layout.categorical)))
     return Pipeline(
         [
             ("preprocess", ColumnTransformer(before, sparse_threshold=0.0)),

@@ -426,3 +426,41 @@ def test_validation_split_tuning_fits_each_model_once(small_frame):
     (seen,) = _RecordRows.fitted_on  # one fit, on 80% of the training part
     assert len(seen) == round(0.8 * len(split.train))
     assert seen <= set(X[split.train, -1].astype(int))
+
+
+def test_tie_rule_holds_when_the_isolation_forest_leads():
+    from imbreport.evaluate import _compare
+
+    results = [
+        _result("isolation_forest", 0.9, (0.85, 0.95)),
+        _result("xgboost", 0.8, (0.7, 0.9)),
+        _result("logreg", 0.79, (0.69, 0.89)),
+    ]
+    same = np.linspace(0.7, 0.9, 200)
+    distributions = {
+        "isolation_forest": {"default": {"pr_auc": same + 0.1}},
+        "xgboost": {"default": {"pr_auc": same}},
+        "logreg": {"default": {"pr_auc": same - 0.01 + np.sin(np.arange(200)) * 0.05}},
+    }
+    comparisons = _compare(results, distributions)
+    assert {c.first for c in comparisons} == {"xgboost"}  # the supervised leader
+    recommended, _ = choose_recommended(results, comparisons, prevalence=0.05)
+    assert recommended.strategy == "logreg"
+
+
+def test_interval_bootstrap_with_identical_repeats_matches_one_repeat(monkeypatch):
+    monkeypatch.setattr(m, "LARGE_NEGATIVES", 10)
+    rng = np.random.default_rng(3)
+    y = rng.random(3000) < 0.2
+    scores = rng.random(3000) + 0.3 * y
+    one = m.BootstrapInput(scores[None, :], (scores > 0.8)[None, :], (scores > 0.9)[None, :], True)
+    five = m.BootstrapInput(
+        np.repeat(scores[None, :], 5, 0),
+        np.repeat((scores > 0.8)[None, :], 5, 0),
+        np.repeat((scores > 0.9)[None, :], 5, 0),
+        True,
+    )
+    a = m.bootstrap(y, {"a": one}, 300, 0)["a"]["default"]
+    b = m.bootstrap(y, {"a": five}, 300, 0)["a"]["default"]
+    for key in ("pr_auc", "roc_auc", "precision", "brier"):
+        assert np.allclose(a[key], b[key]), key
