@@ -564,6 +564,7 @@ def _measure_strategy(spec, mine, ev: _Evaluated, smote_note):
         ev.position,
         ev.objective,
         smote_note if spec.name == "smote" else None,
+        ev.weight,
     )
     inputs = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
     return result, (default_values, tuned_values), inputs
@@ -579,21 +580,33 @@ def _mean_over_repeats(per_repeat: list[dict]) -> dict[str, float | None]:
 
 
 def _strategy_result(
-    spec, outcomes, y_eval, scores, default_pred, tuned_pred, splits, position, objective, note
+    spec,
+    outcomes,
+    y_eval,
+    scores,
+    default_pred,
+    tuned_pred,
+    splits,
+    position,
+    objective,
+    note,
+    weight=1.0,
 ) -> StrategyResult:
     thresholds = tuple(o.threshold for o in outcomes if o.threshold is not None)
     first_repeat = [position[s.test] for s in splits if s.repeat == 0]
     curves = {
         "roc": m.roc_points(y_eval, scores),
-        "pr": m.pr_points(y_eval, scores),
-        "threshold_sweep": m.threshold_sweep(y_eval, scores, objective.cost_fp, objective.cost_fn),
+        "pr": m.pr_points(y_eval, scores, weight),
+        "threshold_sweep": m.threshold_sweep(
+            y_eval, scores, objective.cost_fp, objective.cost_fn, weight
+        ),
     }
     if len(first_repeat) > 1:
         bands = m.fold_bands(y_eval, scores, first_repeat)
         if bands:
             curves["fold_bands"] = bands
     if spec.score_kind == "probability":
-        curves["calibration"] = m.calibration_points(y_eval, scores)
+        curves["calibration"] = m.calibration_points(y_eval, scores, negative_weight=weight)
     defaults = [o.default_threshold for o in outcomes if o.default_threshold is not None]
     notes = [note] if note else []
     if spec.score_kind == "anomaly score":

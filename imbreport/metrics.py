@@ -356,8 +356,14 @@ def roc_points(y, scores) -> dict[str, list[float]]:
     return {"fpr": fpr, "tpr": tpr}
 
 
-def pr_points(y, scores) -> dict[str, list[float]]:
-    precision, recall, _ = skm.precision_recall_curve(y, scores)
+def _negative_weights(y, negative_weight: float):
+    return None if negative_weight == 1.0 else np.where(np.asarray(y) == 1, 1.0, negative_weight)
+
+
+def pr_points(y, scores, negative_weight: float = 1.0) -> dict[str, list[float]]:
+    precision, recall, _ = skm.precision_recall_curve(
+        y, scores, sample_weight=_negative_weights(y, negative_weight)
+    )
     recall, precision = _downsample(recall[::-1], precision[::-1])
     return {"recall": recall, "precision": precision}
 
@@ -395,8 +401,11 @@ def fold_bands(y, scores, folds) -> dict[str, list[float]]:
     }
 
 
-def threshold_sweep(y, scores, cost_fp=None, cost_fn=None) -> dict[str, list[float]]:
-    """Precision, recall, F1 (and cost) against the threshold, over the score range."""
+def threshold_sweep(
+    y, scores, cost_fp=None, cost_fn=None, negative_weight: float = 1.0
+) -> dict[str, list[float]]:
+    """Precision, recall, F1 (and cost) against the threshold, over the score range; each
+    negative counts ``negative_weight`` times (``--sample``)."""
     scores = np.asarray(scores, dtype=float)
     low, high = np.nanmin(scores), np.nanmax(scores)
     if high > low:
@@ -411,9 +420,9 @@ def threshold_sweep(y, scores, cost_fp=None, cost_fn=None) -> dict[str, list[flo
     positives_below = np.r_[0, np.cumsum(y_sorted)]
     idx = np.searchsorted(order, thresholds, side="left")  # rows with score < t
     fn = positives_below[idx]
-    tn = idx - fn
+    tn = (idx - fn) * negative_weight
     tp = y_sorted.sum() - fn
-    fp = len(order) - idx - tp
+    fp = (len(order) - idx - tp) * negative_weight
     values = metrics_from_counts(tp, fp, tn, fn)
     out = {
         "threshold": thresholds,
@@ -422,12 +431,14 @@ def threshold_sweep(y, scores, cost_fp=None, cost_fn=None) -> dict[str, list[flo
         "f1": values["f1"],
     }
     if cost_fp is not None and cost_fn is not None:
-        out["cost"] = (cost_fp * fp + cost_fn * fn) / len(order)
+        out["cost"] = (cost_fp * fp + cost_fn * fn) / (tp + fp + tn + fn)
     keys = list(out)
     return dict(zip(keys, _downsample(*(out[k] for k in keys)), strict=True))
 
 
-def calibration_points(y, scores, bins: int = 10, min_rows: int = 10) -> dict[str, list[float]]:
+def calibration_points(
+    y, scores, bins: int = 10, min_rows: int = 10, negative_weight: float = 1.0
+) -> dict[str, list[float]]:
     """Reliability curve: mean predicted probability vs observed share of positives.
 
     Equal-width probability bins (quantile bins would put every positive of a rare class into the
@@ -439,7 +450,9 @@ def calibration_points(y, scores, bins: int = 10, min_rows: int = 10) -> dict[st
     which = np.minimum((scores * bins).astype(int), bins - 1)
     rows = np.bincount(which, minlength=bins)
     keep = rows >= min_rows
-    predicted = np.bincount(which, weights=scores, minlength=bins)[keep] / rows[keep]
-    observed = np.bincount(which, weights=y, minlength=bins)[keep] / rows[keep]
+    weights = np.where(y == 1, 1.0, negative_weight)
+    mass = np.bincount(which, weights=weights, minlength=bins)[keep]
+    predicted = np.bincount(which, weights=scores * weights, minlength=bins)[keep] / mass
+    observed = np.bincount(which, weights=y, minlength=bins)[keep] / mass
     predicted, observed, counts = _downsample(predicted, observed, rows[keep])
     return {"predicted": predicted, "observed": observed, "rows": counts}

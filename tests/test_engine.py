@@ -464,3 +464,18 @@ def test_interval_bootstrap_with_identical_repeats_matches_one_repeat(monkeypatc
     b = m.bootstrap(y, {"a": five}, 300, 0)["a"]["default"]
     for key in ("pr_auc", "roc_auc", "precision", "brier"):
         assert np.allclose(a[key], b[key]), key
+
+
+def test_curves_reweight_sampled_negatives():
+    rng = np.random.default_rng(7)
+    y = rng.random(200_000) < 0.01
+    scores = rng.random(200_000) + 0.6 * y
+    keep = y | (rng.random(200_000) < 0.1)
+    full = m.threshold_sweep(y, scores)
+    weighted = m.threshold_sweep(y[keep], scores[keep], negative_weight=10.0)
+    naive = m.threshold_sweep(y[keep], scores[keep])
+    at = len(full["precision"]) // 2
+    target = np.interp(weighted["threshold"][at], full["threshold"], full["precision"])
+    assert abs(weighted["precision"][at] - target) < abs(naive["precision"][at] - target) / 3
+    # at full recall, precision is the prevalence: the full data's (≈0.01), not the sample's (≈0.09)
+    assert m.pr_points(y[keep], scores[keep], 10.0)["precision"][-1] < 0.02
