@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imbreport.model import Illustration, Report, Results, StrategyResult
+from imbreport.recommend import distorted_probabilities
 
 #: Okabe-Ito colour-blind-safe palette, one fixed colour per strategy; grey for the baseline.
 COLOURS = {
@@ -45,7 +46,6 @@ SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 MAX_DRAWN_POINTS = 400
 #: Most rows drawn per class in a scatter plot (every positive kept up to its cap).
 MAX_SCATTER = {0: 3000, 1: 1500}
-RESAMPLERS = ("undersample", "oversample", "smote", "balanced")
 
 
 @dataclass(frozen=True)
@@ -210,19 +210,6 @@ def _probabilistic(results: Results) -> list[StrategyResult]:
 def best_by(strategies, key: str, tuned: bool = False) -> StrategyResult | None:
     """The strategy with the highest value of metric ``key`` (``None`` when there is none)."""
     return max(strategies, key=lambda s: s.metric(key, tuned).value or 0.0, default=None)
-
-
-def distorted_probabilities(results: Results) -> list[StrategyResult]:
-    """Resampling / weighting strategies whose Brier score is well above plain logistic regression's."""
-    logreg = results.strategy("logreg")
-    reference = logreg.metric("brier").value if logreg is not None and logreg.ok else None
-    if reference is None:
-        return []
-    return [
-        s
-        for s in results.strategies
-        if s.ok and s.name in RESAMPLERS and (s.metric("brier").value or 0.0) > 1.5 * reference
-    ]
 
 
 # --- figures ------------------------------------------------------------------------------------

@@ -83,6 +83,19 @@ def choose_recommended(
     )
 
 
+def distorted_probabilities(results: Results) -> list[StrategyResult]:
+    """Resampling / weighting strategies whose Brier score is well above plain logistic regression's."""
+    logreg = results.strategy("logreg")
+    reference = logreg.metric("brier").value if logreg is not None and logreg.ok else None
+    if reference is None:
+        return []
+    return [
+        s
+        for s in results.strategies
+        if s.ok and s.name in RESAMPLERS and (s.metric("brier").value or 0.0) > 1.5 * reference
+    ]
+
+
 def build_advice(results: Results) -> tuple[Advice, ...]:
     """Ordered advice; each item cites the figures of this run that support it."""
     advice: list[Advice] = []
@@ -158,14 +171,8 @@ def build_advice(results: Results) -> tuple[Advice, ...]:
         )
 
     logreg = ok.get("logreg")
-    distorted = [
-        s
-        for name, s in ok.items()
-        if name in RESAMPLERS
-        and logreg is not None
-        and (s.metrics["brier"].value or 0) > 1.5 * (logreg.metrics["brier"].value or 0)
-    ]
-    if logreg is not None and distorted:
+    distorted = distorted_probabilities(results)
+    if distorted:
         worst = max(distorted, key=lambda s: s.metrics["brier"].value or 0)
         advice.append(
             Advice(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from imbreport.model import Metric, Report, StrategyResult
-from imbreport.plots import colour, distorted_probabilities
-from imbreport.recommend import fmt
+from imbreport.plots import colour
+from imbreport.recommend import distorted_probabilities, fmt
 
 #: Column lists (dropped, missing values) show this many names; the JSON has them all.
 LISTED_COLUMNS = 40
