@@ -87,7 +87,7 @@ def evaluate(
     most_negatives = max(int((dataset.y[s.train] == 0).sum()) for s in splits)
     if most_negatives > MAX_FIT_NEGATIVES:
         notes.append(
-            f"Large training parts: every model (but the baseline) was fitted on all the "
+            f"Large training parts: every supervised model was fitted on all the "
             f"training part's positives and {MAX_FIT_NEGATIVES:,} of its negatives, drawn at "
             "random (case-control sampling); plain logistic regression's probabilities were "
             "corrected for the sampling rate (Dal Pozzolo et al., 2015). Every held-out row is "
