@@ -53,10 +53,12 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
     recommended = results.strategy(results.recommended.strategy or "")
     majority = results.strategy("majority")
     leader = _leader(results.strategies)
+    # the paired comparisons start from the supervised leader (the recommendation rule's)
+    compared_with = results.strategy(results.comparisons[0].first) if results.comparisons else None
     tied = {
         c.second
         for c in results.comparisons
-        if c.indistinguishable and leader is not None and c.first == leader.name
+        if c.indistinguishable and compared_with is not None and c.first == compared_with.name
     }
     sections = [(sid, title) for sid, title in SECTIONS]
     if report.changes is not None:
@@ -117,7 +119,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
                 for s in results.strategies
                 if not s.ok
             ],
-            "leader": leader.label if leader else None,
+            "leader": compared_with.label if compared_with else None,
             "comparisons": [
                 {
                     "first": _label_of(results, c.first),
