@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import metrics as skm
 
 from imbreport.model import METRIC_KEYS, Metric
 
@@ -75,18 +74,91 @@ def ranking_metrics(
     y: np.ndarray, scores: np.ndarray, probabilistic: bool, negative_weight: float = 1.0
 ) -> dict[str, float | None]:
     """The threshold-free metrics: PR-AUC, ROC-AUC, and Brier / log-loss for probabilities."""
-    weights = np.where(np.asarray(y) == 1, 1.0, negative_weight)
-    values: dict[str, float | None] = {
-        "pr_auc": float(skm.average_precision_score(y, scores, sample_weight=weights)),
-        "roc_auc": float(skm.roc_auc_score(y, scores)),
-        "brier": None,
-        "log_loss": None,
-    }
-    if probabilistic:
-        clipped = np.clip(scores, 1e-15, 1 - 1e-15)
-        values["brier"] = float(np.average((scores - y) ** 2, weights=weights))
-        values["log_loss"] = float(skm.log_loss(y, clipped, labels=[0, 1], sample_weight=weights))
-    return values
+    return RankedScores(y, scores, negative_weight).ranking_metrics(probabilistic)
+
+
+class RankedScores:
+    """One strategy's scores sorted once, shared by every threshold-free metric and curve.
+
+    The same construction as scikit-learn's ``confusion_matrix_at_thresholds``: scores in
+    descending order, and the (weighted) positives and negatives at or above each distinct
+    score. PR-AUC is ``average_precision_score``'s step integral and ROC-AUC the trapezoidal area
+    under ``roc_curve`` (tests check both against scikit-learn). Each evaluated negative counts
+    ``negative_weight`` times (``--sample``).
+    """
+
+    def __init__(self, y, scores, negative_weight: float = 1.0):
+        self.y = np.asarray(y).astype(bool)
+        self.scores = np.asarray(scores, dtype=float)
+        self.negative_weight = negative_weight
+        self.order = np.argsort(self.scores, kind="mergesort")[::-1]
+        self._set_counts(self.scores[self.order], self.y[self.order])
+
+    def _set_counts(self, sorted_scores: np.ndarray, sorted_y: np.ndarray) -> None:
+        ends = np.flatnonzero(np.r_[sorted_scores[1:] != sorted_scores[:-1], True])
+        self.thresholds = sorted_scores[ends]  # descending distinct scores
+        self.tps = np.cumsum(sorted_y)[ends].astype(float)
+        self.fps = (ends + 1 - self.tps) * self.negative_weight
+
+    def subset(self, rows: np.ndarray) -> RankedScores:
+        """The same view of the rows ``rows`` only (a fold), without sorting again."""
+        inside = np.zeros(len(self.y), dtype=bool)
+        inside[rows] = True
+        kept = self.order[inside[self.order]]
+        part = object.__new__(RankedScores)
+        part.y, part.scores = self.y[rows], self.scores[rows]
+        part.negative_weight, part.order = self.negative_weight, None
+        part._set_counts(self.scores[kept], self.y[kept])
+        return part
+
+    @property
+    def both_classes(self) -> bool:
+        return self.tps[-1] > 0 and self.fps[-1] > 0
+
+    def precision_recall(self) -> tuple[np.ndarray, np.ndarray]:
+        """Precision and recall at each distinct score, highest score first."""
+        predicted = self.tps + self.fps
+        precision = np.divide(self.tps, predicted, out=np.zeros_like(self.tps), where=predicted > 0)
+        return precision, self.tps / self.tps[-1]
+
+    def pr_auc(self) -> float:
+        precision, recall = self.precision_recall()
+        return float(max(0.0, np.sum(np.diff(np.r_[0.0, recall]) * precision)))
+
+    def roc(self) -> tuple[np.ndarray, np.ndarray]:
+        """``roc_curve``'s points (with ``drop_intermediate``), from (0, 0)."""
+        fps, tps = self.fps, self.tps
+        if len(fps) > 2:
+            keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+            fps, tps = fps[keep], tps[keep]
+        return np.r_[0.0, fps / self.fps[-1]], np.r_[0.0, tps / self.tps[-1]]
+
+    def roc_auc(self) -> float:
+        fpr, tpr = self.roc()
+        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+    def ranking_metrics(self, probabilistic: bool) -> dict[str, float | None]:
+        values: dict[str, float | None] = {
+            "pr_auc": self.pr_auc(),
+            "roc_auc": self.roc_auc(),
+            "brier": None,
+            "log_loss": None,
+        }
+        if probabilistic:
+            y, scores = self.y, self.scores
+            weights = np.where(y, 1.0, self.negative_weight)
+            clipped = np.clip(scores, 1e-15, 1 - 1e-15)
+            losses = -np.where(y, np.log(clipped), np.log1p(-clipped))
+            values["brier"] = float(np.average((scores - y) ** 2, weights=weights))
+            values["log_loss"] = float(np.average(losses, weights=weights))
+        return values
+
+    def counts_at(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Weighted) positives and negatives scored at or above each threshold."""
+        above = np.searchsorted(-self.thresholds, -np.asarray(thresholds, float), side="right")
+        tp = np.r_[0.0, self.tps][above]
+        fp = np.r_[0.0, self.fps][above]
+        return tp, fp
 
 
 def point_metrics(
@@ -350,21 +422,18 @@ def _downsample(*arrays: np.ndarray, limit: int = MAX_CURVE_POINTS) -> list[list
     return [np.round(np.asarray(a, dtype=float), 5).tolist() for a in arrays]
 
 
-def roc_points(y, scores) -> dict[str, list[float]]:
-    fpr, tpr, _ = skm.roc_curve(y, scores)
+def roc_points(y, scores, ranked: RankedScores | None = None) -> dict[str, list[float]]:
+    fpr, tpr = (ranked or RankedScores(y, scores)).roc()
     fpr, tpr = _downsample(fpr, tpr)
     return {"fpr": fpr, "tpr": tpr}
 
 
-def _negative_weights(y, negative_weight: float):
-    return None if negative_weight == 1.0 else np.where(np.asarray(y) == 1, 1.0, negative_weight)
-
-
-def pr_points(y, scores, negative_weight: float = 1.0) -> dict[str, list[float]]:
-    precision, recall, _ = skm.precision_recall_curve(
-        y, scores, sample_weight=_negative_weights(y, negative_weight)
-    )
-    recall, precision = _downsample(recall[::-1], precision[::-1])
+def pr_points(
+    y, scores, negative_weight: float = 1.0, ranked: RankedScores | None = None
+) -> dict[str, list[float]]:
+    """``precision_recall_curve``'s points in order of increasing recall, from (0, 1)."""
+    precision, recall = (ranked or RankedScores(y, scores, negative_weight)).precision_recall()
+    recall, precision = _downsample(np.r_[0.0, recall], np.r_[1.0, precision])
     return {"recall": recall, "precision": precision}
 
 
@@ -372,19 +441,20 @@ RECALL_GRID = np.linspace(0, 1, 51)
 FPR_GRID = np.linspace(0, 1, 51)
 
 
-def fold_bands(y, scores, folds) -> dict[str, list[float]]:
+def fold_bands(y, scores, folds, ranked: RankedScores | None = None) -> dict[str, list[float]]:
     """Per-fold PR and ROC curves on a common grid: min and max across folds (the fold band)."""
+    ranked = ranked or RankedScores(y, scores)
     precisions, tprs = [], []
     for test_idx in folds:
-        y_fold, s_fold = y[test_idx], scores[test_idx]
-        if y_fold.min() == y_fold.max():
+        fold = ranked.subset(test_idx)
+        if not fold.both_classes:
             continue
-        precision, recall, _ = skm.precision_recall_curve(y_fold, s_fold)
+        precision, recall = fold.precision_recall()
+        precision, recall = np.r_[1.0, precision], np.r_[0.0, recall]
         # interpolated precision: best precision at recall >= r
-        order = np.argsort(recall)
-        envelope = np.maximum.accumulate(precision[order][::-1])[::-1]
-        precisions.append(np.interp(RECALL_GRID, recall[order], envelope))
-        fpr, tpr, _ = skm.roc_curve(y_fold, s_fold)
+        envelope = np.maximum.accumulate(precision[::-1])[::-1]
+        precisions.append(np.interp(RECALL_GRID, recall, envelope))
+        fpr, tpr = fold.roc()
         tprs.append(np.interp(FPR_GRID, fpr, tpr))
     if len(precisions) < 2:
         return {}
@@ -402,27 +472,27 @@ def fold_bands(y, scores, folds) -> dict[str, list[float]]:
 
 
 def threshold_sweep(
-    y, scores, cost_fp=None, cost_fn=None, negative_weight: float = 1.0
+    y,
+    scores,
+    cost_fp=None,
+    cost_fn=None,
+    negative_weight: float = 1.0,
+    ranked: RankedScores | None = None,
 ) -> dict[str, list[float]]:
     """Precision, recall, F1 (and cost) against the threshold, over the score range; each
     negative counts ``negative_weight`` times (``--sample``)."""
-    scores = np.asarray(scores, dtype=float)
-    low, high = np.nanmin(scores), np.nanmax(scores)
+    ranked = ranked or RankedScores(y, scores, negative_weight)
+    ascending = ranked.scores[ranked.order[::-1]]
+    low, high = ascending[0], ascending[-1]
     if high > low:
         # even steps over the range plus score quantiles, so bunched scores still get a smooth curve
-        thresholds = np.unique(
-            np.r_[np.linspace(low, high, 151), np.quantile(scores, np.linspace(0, 1, 251))]
-        )
+        quantiles = np.interp(np.linspace(0, 1, 251), np.linspace(0, 1, len(ascending)), ascending)
+        thresholds = np.unique(np.r_[np.linspace(low, high, 151), quantiles])
     else:
         thresholds = np.array([low])
-    order = np.sort(scores)
-    y_sorted = np.asarray(y)[np.argsort(scores, kind="mergesort")]
-    positives_below = np.r_[0, np.cumsum(y_sorted)]
-    idx = np.searchsorted(order, thresholds, side="left")  # rows with score < t
-    fn = positives_below[idx]
-    tn = (idx - fn) * negative_weight
-    tp = y_sorted.sum() - fn
-    fp = (len(order) - idx - tp) * negative_weight
+    tp, fp = ranked.counts_at(thresholds)
+    fn = ranked.tps[-1] - tp
+    tn = ranked.fps[-1] - fp
     values = metrics_from_counts(tp, fp, tn, fn)
     out = {
         "threshold": thresholds,

@@ -136,6 +136,17 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
         return (self.decision_function(X) >= self.cut_).astype(int)
 
 
+def case_control_rows(y: np.ndarray, max_negatives: int, seed: int) -> tuple[np.ndarray, float]:
+    """Row positions of every positive and at most ``max_negatives`` random negatives (sorted),
+    and the share of negatives kept."""
+    negatives = np.flatnonzero(y == 0)
+    rate = min(1.0, max_negatives / max(len(negatives), 1))
+    if rate >= 1.0:
+        return np.arange(len(y)), 1.0
+    kept = np.random.default_rng(seed).choice(negatives, max_negatives, replace=False)
+    return np.sort(np.r_[np.flatnonzero(y == 1), kept]), rate
+
+
 class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
     """Fit ``estimator`` on every positive and at most ``max_negatives`` random negatives.
 
@@ -163,14 +174,14 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         y = np.asarray(y)
-        negatives = np.flatnonzero(y == 0)
-        self.rate_ = min(1.0, self.max_negatives / max(len(negatives), 1))
-        rows = np.arange(len(y))
-        if self.rate_ < 1.0:
-            rng = np.random.default_rng(self.random_state)
-            kept = rng.choice(negatives, self.max_negatives, replace=False)
-            rows = np.sort(np.r_[np.flatnonzero(y == 1), kept])
-        self.estimator_ = clone(self.estimator).fit(X[rows], y[rows])
+        rows, rate = case_control_rows(y, self.max_negatives, self.random_state)
+        return self.fit_sampled(X[rows], y[rows], rate)
+
+    def fit_sampled(self, X, y, rate: float):
+        """Fit on rows already drawn by ``case_control_rows`` (negatives kept at ``rate``), so a
+        caller holding a large matrix gathers only the sampled rows."""
+        self.rate_ = rate
+        self.estimator_ = clone(self.estimator).fit(X, np.asarray(y))
         self.classes_ = np.array([0, 1])
         return self
 
