@@ -135,7 +135,7 @@ def evaluate(
     boot_inputs = {r.name: inp for r, _, inp in measured if r.ok}
 
     resamples = config.bootstrap
-    distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed, weight)
+    distributions = m.bootstrap(y_eval, boot_inputs, resamples, config.seed, weight, n_jobs)
     final = []
     for result in results:
         if not result.ok:
@@ -363,10 +363,19 @@ def model_matrix(dataset: Dataset) -> np.ndarray:
     return matrix
 
 
+#: Strategies in order of their usual cost (heaviest first): handing the long tasks to the workers
+#: first keeps one worker from finishing a long task alone at the end.
+HEAVIEST_FIRST = ("isolation_forest", "xgboost", "smote", "oversample")
+
+
+def _cost_rank(spec: StrategySpec) -> int:
+    return HEAVIEST_FIRST.index(spec.name) if spec.name in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
+
+
 def _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress):
     from joblib import Parallel, delayed
 
-    tasks = [(spec, split) for split in splits for spec in specs]
+    tasks = [(spec, split) for spec in sorted(specs, key=_cost_rank) for split in splits]
     total = len(tasks)
     X = model_matrix(dataset)
     y = dataset.y

@@ -197,13 +197,17 @@ def bootstrap(
     resamples: int,
     seed: int,
     negative_weight: float = 1.0,
+    threads: int = 1,
 ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """Stratified bootstrap distributions: ``{strategy: {"default"|"tuned": {metric: (B,)}}}``.
 
     Every strategy is evaluated on the same resamples of the positives (and, up to
     ``LARGE_NEGATIVES``, of the negatives too), so ``a - b`` of two distributions is the paired
-    bootstrap distribution of the difference.
+    bootstrap distribution of the difference. Strategies are measured in ``threads`` threads
+    (NumPy releases the GIL); the resamples, drawn first, do not depend on it.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     y = np.asarray(y).astype(bool)
     positives = np.flatnonzero(y)
     negatives = np.flatnonzero(~y)
@@ -211,28 +215,42 @@ def bootstrap(
     large = len(negatives) > LARGE_NEGATIVES
     n = len(positives) if large else len(y)
     chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
-    prepared = {
-        name: (_IntervalRanking(inp, y, negative_weight) if large else _ranking(inp.scores, y))
-        for name, inp in inputs.items()
-    }
     collected: dict[str, dict[str, dict[str, list]]] = {
         name: {"default": {}, "tuned": {}} for name in inputs
     }
-    done = 0
-    while done < resamples:
-        b = min(chunk, resamples - done)
-        positive_weights = _uniform_counts(rng, len(positives), b)
-        if large:
-            negative_seed = int(rng.integers(2**63))
-            for name in inputs:
-                prepared[name].accumulate(collected[name], positive_weights, negative_seed)
-        else:
-            weights = np.zeros((b, len(y)), dtype=np.float64)
-            weights[:, positives] = positive_weights
-            weights[:, negatives] = _uniform_counts(rng, len(negatives), b) * negative_weight
-            for name, inp in inputs.items():
-                _accumulate(collected[name], weights, y, inp, prepared[name])
-        done += b
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+
+        def each_strategy(work) -> dict:
+            return dict(zip(inputs, pool.map(work, inputs), strict=True))
+
+        prepared = each_strategy(
+            lambda name: (
+                _IntervalRanking(inputs[name], y, negative_weight)
+                if large
+                else _ranking(inputs[name].scores, y)
+            )
+        )
+        done = 0
+        while done < resamples:
+            b = min(chunk, resamples - done)
+            positive_weights = _uniform_counts(rng, len(positives), b)
+            if large:
+                negative_seed = int(rng.integers(2**63))
+                each_strategy(
+                    lambda name, pw=positive_weights, ns=negative_seed: prepared[name].accumulate(
+                        collected[name], pw, ns
+                    )
+                )
+            else:
+                weights = np.zeros((b, len(y)), dtype=np.float64)
+                weights[:, positives] = positive_weights
+                weights[:, negatives] = _uniform_counts(rng, len(negatives), b) * negative_weight
+                each_strategy(
+                    lambda name, w=weights: _accumulate(
+                        collected[name], w, y, inputs[name], prepared[name]
+                    )
+                )
+            done += b
     return {
         name: {
             part: {metric: np.concatenate(chunks) for metric, chunks in table.items()}
