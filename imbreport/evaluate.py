@@ -34,6 +34,9 @@ VALIDATION_FRACTION = 0.2
 #: more than a quarter of its interval. Every held-out row is still evaluated.
 NEGATIVES_PER_POSITIVE = 25
 MIN_FIT_NEGATIVES = 20_000
+#: Large training parts: the Isolation Forest is fitted on a stratified sample of this many rows
+#: (prevalence kept, for its default cut); it draws only 256 rows per tree anyway.
+FOREST_FIT_ROWS = 100_000
 #: The pipelines' input: float32 halves the memory of every slice shipped to and made in the
 #: workers (7 significant digits; the first pipeline step works in float64).
 MATRIX_DTYPE = np.float32
@@ -45,6 +48,10 @@ class Split:
     fold: int
     train: np.ndarray
     test: np.ndarray
+    #: Large training parts: the rows models are fitted on and the validation rows thresholds
+    #: are tuned on (a stratified split of ``train``, drawn once for every strategy).
+    fit: np.ndarray | None = None
+    validation: np.ndarray | None = None
 
 
 @dataclass
@@ -101,6 +108,16 @@ def evaluate(
             "Every held-out row is evaluated."
         )
     tuning = _Tuning(inner, VALIDATION_FRACTION if large else None)
+    if tuning.possible and tuning.validation_fraction is not None:
+        splits = [
+            _with_validation(s, dataset.y, tuning.validation_fraction, config.seed) for s in splits
+        ]
+    forest_sampled = any(s.fit is not None and len(s.fit) > FOREST_FIT_ROWS for s in splits)
+    if forest_sampled and any(spec.name == "isolation_forest" for spec in specs):
+        notes.append(
+            f"The Isolation Forest was fitted on {FOREST_FIT_ROWS:,} rows drawn at random "
+            "from each training part, its prevalence kept (it draws 256 rows per tree)."
+        )
     smote_note = _smote_note(specs, dataset.y, splits, inner)
     unrunnable = _unrunnable(specs, dataset.y, splits)
     runnable = [spec for spec in specs if spec.name not in unrunnable]
@@ -111,6 +128,12 @@ def evaluate(
     evaluated = np.unique(np.concatenate([s.test for s in splits]))
     y_eval = dataset.y[evaluated]
     repeats = max(s.repeat for s in splits) + 1
+    if repeats > 1:
+        notes.append(
+            f"Metrics and their intervals are averaged over the {repeats} repeats of the "
+            "cross-validation; the confusion tables, curves and threshold sweeps show the first "
+            "repeat."
+        )
     position = np.full(len(dataset.y), -1)
     position[evaluated] = np.arange(len(evaluated))
 
@@ -272,6 +295,15 @@ def make_splits(y: np.ndarray, config: Config) -> tuple[list[Split], list[str]]:
     return splits, notes
 
 
+def _with_validation(split: Split, y: np.ndarray, fraction: float, seed: int) -> Split:
+    from sklearn.model_selection import train_test_split
+
+    fit, validation = train_test_split(
+        split.train, test_size=fraction, stratify=y[split.train], random_state=seed
+    )
+    return replace(split, fit=fit, validation=validation)
+
+
 def _inner_folds(y: np.ndarray, splits: list[Split]) -> int:
     fewest = min(int(y[s.train].sum()) for s in splits)
     return max(0, min(DEFAULT_INNER_FOLDS, fewest)) if fewest >= 2 else 0
@@ -420,7 +452,7 @@ def fit_one(
             threshold = None
             if spec.tunable and tuning.possible and tuning.validation_fraction is not None:
                 model, threshold = _fit_then_tune_on_validation(
-                    pipeline, spec, X, y, split.train, objective, tuning, layout.seed
+                    pipeline, spec, X, y, split, objective, layout.seed
                 )
             elif spec.tunable and tuning.possible:
                 tuner = TunedThresholdClassifierCV(
@@ -488,27 +520,24 @@ def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, y_train: np.n
     )
 
 
-def _fit_then_tune_on_validation(pipeline, spec, X, y, train, objective, tuning, seed):
-    """Large training parts: fit once on a stratified part, tune the threshold on the rest.
+def _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed):
+    """Large training parts: fit once on ``split.fit``, tune the threshold on ``split.validation``.
 
     The same as ``TunedThresholdClassifierCV(cv=fraction, refit=False)``, which would fit the
-    pipeline twice on the same rows. Rows are picked from ``X`` by index, so the training part
-    is never copied whole.
+    pipeline twice on the same rows. Rows are picked from ``X`` by index and only those a model
+    is fitted on are gathered (case-control sampled rows; a stratified sample for the forest).
     """
-    from sklearn.model_selection import TunedThresholdClassifierCV, train_test_split
+    from sklearn.model_selection import TunedThresholdClassifierCV
 
-    fit_rows, validation_rows = train_test_split(
-        train,
-        test_size=tuning.validation_fraction,
-        stratify=y[train],
-        random_state=seed,
-    )
     from imbreport.strategies import NegativeSampleClassifier, case_control_rows
 
-    if isinstance(pipeline, NegativeSampleClassifier):  # gather only the sampled rows
+    fit_rows = split.fit
+    if isinstance(pipeline, NegativeSampleClassifier):
         rows, rate = case_control_rows(y[fit_rows], pipeline.max_negatives, pipeline.random_state)
         model = pipeline.fit_sampled(X[fit_rows[rows]], y[fit_rows[rows]], rate)
     else:
+        if spec.name == "isolation_forest" and len(fit_rows) > FOREST_FIT_ROWS:
+            fit_rows = _stratified_sample(fit_rows, y, FOREST_FIT_ROWS, seed)
         model = pipeline.fit(X[fit_rows], y[fit_rows])
     tuner = TunedThresholdClassifierCV(
         model,
@@ -516,8 +545,16 @@ def _fit_then_tune_on_validation(pipeline, spec, X, y, train, objective, tuning,
         response_method=spec.response_method,
         cv="prefit",
         refit=False,
-    ).fit(X[validation_rows], y[validation_rows])
+    ).fit(X[split.validation], y[split.validation])
     return model, float(tuner.best_threshold_)
+
+
+def _stratified_sample(rows: np.ndarray, y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` of ``rows``, drawn at random with the prevalence of ``rows`` kept."""
+    from sklearn.model_selection import train_test_split
+
+    kept, _ = train_test_split(rows, train_size=size, stratify=y[rows], random_state=seed)
+    return np.sort(kept)
 
 
 def _short_error(exc: Exception) -> str:
