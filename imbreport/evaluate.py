@@ -451,6 +451,8 @@ def fit_one(
             pipeline = _with_negative_sampling(pipeline, spec, layout, y_train)
             threshold = None
             if spec.tunable and tuning.possible and tuning.validation_fraction is not None:
+                if split.fit is None:  # drawn once per split by evaluate(); here if called alone
+                    split = _with_validation(split, y, tuning.validation_fraction, layout.seed)
                 model, threshold = _fit_then_tune_on_validation(
                     pipeline, spec, X, y, split, objective, layout.seed
                 )
