@@ -66,6 +66,7 @@ class FoldOutcome:
     default_threshold: float | None = None
     seconds: float = 0.0
     error: str | None = None
+    out_of_bag: bool = False  # threshold tuned on out-of-bag scores (the Isolation Forest)
 
 
 def evaluate(
@@ -124,6 +125,7 @@ def evaluate(
     fit_started = time.perf_counter()
     outcomes = _run_all(runnable, layout, dataset, splits, objective, tuning, n_jobs, progress)
     fit_seconds = time.perf_counter() - fit_started
+    notes.extend(_out_of_bag_note(outcomes))
 
     evaluated = np.unique(np.concatenate([s.test for s in splits]))
     y_eval = dataset.y[evaluated]
@@ -440,7 +442,6 @@ def fit_one(
     tuning: _Tuning,
 ) -> FoldOutcome:
     """Fit one strategy on one training part and score its held-out rows."""
-    from sklearn.model_selection import TunedThresholdClassifierCV
 
     started = time.perf_counter()
     y_train = y[split.train]
@@ -449,27 +450,9 @@ def fit_one(
             pywarnings.simplefilter("ignore")
             pipeline = spec.build(layout)
             pipeline = _with_negative_sampling(pipeline, spec, layout, y_train)
-            threshold = None
-            if spec.tunable and tuning.possible and tuning.validation_fraction is not None:
-                if split.fit is None:  # drawn once per split by evaluate(); here if called alone
-                    split = _with_validation(split, y, tuning.validation_fraction, layout.seed)
-                model, threshold = _fit_then_tune_on_validation(
-                    pipeline, spec, X, y, split, objective, layout.seed
-                )
-            elif spec.tunable and tuning.possible:
-                tuner = TunedThresholdClassifierCV(
-                    pipeline,
-                    scoring=objective.scorer(),
-                    response_method=spec.response_method,
-                    cv=tuning.cv(layout.seed),
-                    refit=True,
-                    random_state=layout.seed,
-                )
-                tuner.fit(X[split.train], y_train)
-                model = tuner.estimator_
-                threshold = float(tuner.best_threshold_)
-            else:
-                model = pipeline.fit(X[split.train], y_train)
+            model, threshold, out_of_bag = _fit_and_tune(
+                pipeline, spec, X, y, split, objective, tuning, layout.seed
+            )
             X_test = X[split.test]
             if spec.response_method == "decision_function":
                 scores = model.decision_function(X_test)
@@ -489,6 +472,7 @@ def fit_one(
         threshold=threshold,
         default_threshold=default_threshold,
         seconds=time.perf_counter() - started,
+        out_of_bag=out_of_bag,
     )
 
 
@@ -549,6 +533,96 @@ def _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed):
         refit=False,
     ).fit(X[split.validation], y[split.validation])
     return model, float(tuner.best_threshold_)
+
+
+def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed):
+    """The fitted model, its tuned threshold (``None`` when not tuned) and whether the threshold
+    was tuned on out-of-bag scores, by the cheapest way that suits this training part."""
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    X_train, y_train = X[split.train], y[split.train]
+    if not (spec.tunable and tuning.possible):
+        return pipeline.fit(X_train, y_train), None, False
+    if tuning.validation_fraction is not None:
+        if split.fit is None:  # drawn once per split by evaluate(); here if called alone
+            split = _with_validation(split, y, tuning.validation_fraction, seed)
+        return (*_fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed), False)
+    if spec.name == "isolation_forest":
+        tuned = _fit_then_tune_out_of_bag(pipeline, X_train, y_train, objective)
+        if tuned is not None:
+            return (*tuned, True)
+    tuner = TunedThresholdClassifierCV(
+        pipeline,
+        scoring=objective.scorer(),
+        response_method=spec.response_method,
+        cv=tuning.cv(seed),
+        refit=True,
+        random_state=seed,
+    ).fit(X_train, y_train)
+    return tuner.estimator_, float(tuner.best_threshold_), False
+
+
+def _out_of_bag_note(outcomes: list[FoldOutcome]) -> list[str]:
+    forests = [o for o in outcomes if o.strategy == "isolation_forest" and not o.error]
+    used = sum(o.out_of_bag for o in forests)
+    if not used:
+        return []
+    where = (
+        ""
+        if used == len(forests)
+        else f" (in {used} of {len(forests)} splits; in the others by the inner cross-validation)"
+    )
+    return [
+        "The Isolation Forest's threshold was tuned on out-of-bag scores of the training part"
+        f"{where}: each negative scored only by the trees that did not draw it, the positives "
+        "(never drawn) by all, so one forest is fitted per split instead of one per inner fold."
+    ]
+
+
+def _fit_then_tune_out_of_bag(pipeline, X_train, y_train, objective):
+    """The Isolation Forest: fit once, tune the threshold on its out-of-bag training scores.
+
+    Each tree draws 256 of the training part's negatives; a negative scored only by the trees
+    that did not draw it is out-of-sample, as are the positives (never drawn). Tuning on those
+    scores replaces the inner cross-validation's three extra forests. ``None`` where the
+    majority is too small for out-of-bag scores (every tree draws nearly every row).
+    """
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    model = pipeline.fit(X_train, y_train)
+    scores = model[-1].out_of_bag_scores(model[:-1].transform(X_train), y_train)
+    if scores is None:
+        return None
+    tuner = TunedThresholdClassifierCV(
+        _known_scores(scores),
+        scoring=objective.scorer(),
+        response_method="decision_function",
+        cv="prefit",
+        refit=False,
+    ).fit(X_train, y_train)
+    return model, float(tuner.best_threshold_)
+
+
+def _known_scores(scores: np.ndarray):
+    """A fitted "model" whose scores for the rows it is asked about are already known, so that
+    ``TunedThresholdClassifierCV`` can search a threshold over them (out-of-bag scores)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class KnownScores(ClassifierMixin, BaseEstimator):
+        def __init__(self, scores=None):
+            self.scores = scores
+
+        def fit(self, X, y):
+            return self
+
+        def decision_function(self, X):
+            if len(X) != len(self.scores):
+                raise ValueError("KnownScores only scores the rows its scores belong to.")
+            return self.scores
+
+    model = KnownScores(scores)
+    model.classes_ = np.array([0, 1])
+    return model
 
 
 def _stratified_sample(rows: np.ndarray, y: np.ndarray, size: int, seed: int) -> np.ndarray:

@@ -135,6 +135,31 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         return (self.decision_function(X) >= self.cut_).astype(int)
 
+    def out_of_bag_scores(self, X, y, min_trees: int = 10) -> np.ndarray | None:
+        """The anomaly score of each row it was fitted on (``X``, ``y`` as given to ``fit``),
+        from the trees that did not draw that row: out-of-sample scores without refitting.
+
+        Positives were never drawn (the forest sees the majority only), so all trees score them.
+        ``None`` when some row has fewer than ``min_trees`` such trees (a small majority: every
+        tree draws nearly every row). Same formula as ``IsolationForest.score_samples``, averaged
+        over a row's own trees: 2^(−mean path length / c(max_samples)).
+        """
+        forest = self.forest_
+        y = np.asarray(y)
+        majority = np.flatnonzero(y == 0)
+        drawn = np.zeros((len(forest.estimators_), len(y)), dtype=bool)
+        for t, rows in enumerate(forest.estimators_samples_):
+            drawn[t, majority[rows]] = True
+        unseen = ~drawn
+        if unseen.sum(axis=0).min() < min_trees:
+            return None
+        values = np.asarray(X, dtype=np.float32)
+        depths = np.zeros(len(y))
+        for t, tree in enumerate(forest.estimators_):
+            depths += np.where(unseen[t], _path_lengths(tree, values), 0.0)
+        mean_depth = depths / unseen.sum(axis=0)
+        return 2.0 ** (-mean_depth / _average_path_length(forest.max_samples_))
+
 
 def case_control_rows(y: np.ndarray, max_negatives: int, seed: int) -> tuple[np.ndarray, float]:
     """Row positions of every positive and at most ``max_negatives`` random negatives (sorted),
@@ -145,6 +170,27 @@ def case_control_rows(y: np.ndarray, max_negatives: int, seed: int) -> tuple[np.
         return np.arange(len(y)), 1.0
     kept = np.random.default_rng(seed).choice(negatives, max_negatives, replace=False)
     return np.sort(np.r_[np.flatnonzero(y == 1), kept]), rate
+
+
+def _average_path_length(n):
+    """c(n): the average path length of an unsuccessful search in a binary tree of ``n`` rows."""
+    n = np.asarray(n, dtype=float)
+    out = np.where(n <= 1, 0.0, 1.0)
+    big = n > 2
+    out[big] = 2.0 * (np.log(n[big] - 1.0) + np.euler_gamma) - 2.0 * (n[big] - 1.0) / n[big]
+    return out
+
+
+def _path_lengths(tree, X) -> np.ndarray:
+    """Each row's isolation path length in one tree: its leaf's depth plus c(rows in the leaf)."""
+    structure = tree.tree_
+    depth = np.zeros(structure.node_count)
+    for node in range(structure.node_count):  # children always come after their parent
+        for child in (structure.children_left[node], structure.children_right[node]):
+            if child >= 0:
+                depth[child] = depth[node] + 1
+    leaf_length = depth + _average_path_length(structure.n_node_samples)
+    return leaf_length[tree.apply(X)]
 
 
 class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):

@@ -479,3 +479,46 @@ def test_curves_reweight_sampled_negatives():
     assert abs(weighted["precision"][at] - target) < abs(naive["precision"][at] - target) / 3
     # at full recall, precision is the prevalence: the full data's (≈0.01), not the sample's (≈0.09)
     assert m.pr_points(y[keep], scores[keep], 10.0)["precision"][-1] < 0.02
+
+
+def test_out_of_bag_scores_follow_the_forests_own_formula():
+    from imbreport.strategies import MajorityIsolationForest, _path_lengths
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(900, 4))
+    y = (rng.random(900) < 0.05).astype(int)
+    model = MajorityIsolationForest(random_state=0).fit(X, y)
+    forest = model.forest_
+    # every tree, the same formula: exactly the forest's own anomaly score
+    mean_length = np.mean([_path_lengths(t, X.astype(np.float32)) for t in forest.estimators_], 0)
+    everything = 2.0 ** (-mean_length / _average_c(forest.max_samples_))
+    np.testing.assert_allclose(everything, model.decision_function(X), rtol=1e-12)
+    # out of bag: positives (never drawn) keep every tree; a drawn negative gets a different score
+    oob = model.out_of_bag_scores(X, y)
+    np.testing.assert_allclose(oob[y == 1], model.decision_function(X)[y == 1], rtol=1e-12)
+    assert not np.allclose(oob[y == 0], model.decision_function(X)[y == 0])
+    # in-sample scores of the drawn negatives look less anomalous than out-of-bag ones
+    assert oob[y == 0].mean() > model.decision_function(X)[y == 0].mean()
+
+
+def _average_c(n: int) -> float:
+    return 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
+
+
+def test_small_majority_has_no_out_of_bag_scores_and_falls_back_to_inner_cv(small_frame):
+    from imbreport.strategies import MajorityIsolationForest
+
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(200, 3)), np.r_[np.ones(20, int), np.zeros(180, int)]
+    assert MajorityIsolationForest(random_state=0).fit(X, y).out_of_bag_scores(X, y) is None
+    report = analyze(small_frame, target="target", strategies=["isolation_forest"], n_jobs=1)
+    forest = report.results.strategy("isolation_forest")
+    assert forest.ok and len(forest.fold_thresholds) == 5  # tuned by the inner CV instead
+    assert not any("out-of-bag" in note for note in report.results.protocol.notes)
+
+
+def test_isolation_forest_threshold_is_tuned_out_of_bag_and_said_so(article_csv):
+    report = analyze(article_csv, target="label", strategies=["isolation_forest"], n_jobs=1)
+    forest = report.results.strategy("isolation_forest")
+    assert forest.ok and len(forest.fold_thresholds) == 5
+    assert any("out-of-bag" in note for note in report.results.protocol.notes)
