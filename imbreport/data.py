@@ -7,7 +7,10 @@ Every problem a user can fix raises ``InputError`` (or ``ConfigError`` for a bad
 message naming the column, the value or the line, and what would work instead.
 
 The happy path stays vectorised (pandas' C parser, ``factorize`` on the target); the slower checks
-that locate a bad line run only when something already looks wrong.
+that locate a bad line run only when something already looks wrong. Large files are copied as
+little as possible: ASCII text is taken as UTF-8 without decoding it, the file is hashed in a
+background thread while pandas parses it, and long numeric columns that need no change go into
+``X`` without a copy.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import re
 import warnings as pywarnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +44,10 @@ MAX_INTEGER_CLASSES = 50
 SNIFF_BYTES = 64 * 1024
 SNIFF_ROWS = 100
 MIXED_NUMERIC_SHARE = 0.95
+#: From this many rows on, ``X`` shares the columns it keeps unchanged instead of copying them into
+#: one block (pandas copies a shared column only when either table is written to). Below it the
+#: copy is cheap, and one block keeps thousands of columns fast to build and scan.
+SHARE_COLUMNS_FROM_ROWS = 10_000
 #: Columns with magnitudes beyond 1e±100 are rescaled: their squares would overflow float64.
 MAX_MAGNITUDE_EXPONENT = 100
 _DATE_PATTERN = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
@@ -79,17 +87,21 @@ def load_dataset(path: str, config: Config, display_name: str | None = None) -> 
     """Read ``path`` and return the validated ``Dataset`` described by ``config``."""
     sep, decimal = _delimiter_options(config.sep, config.decimal)
     raw = _read_bytes(path)
-    data, notes = _to_utf8(_decompress(raw), config.encoding)
-    head = _head(data)
-    _check_is_text(head)
-    csv_text = CsvText(data, sep or _sniff_separator(head, decimal), decimal)
-    header, header_notes = _read_header(csv_text)
-    frame = _read_frame(csv_text, header)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # hashlib releases the GIL, so the file is hashed while it is being parsed
+        digest = background.submit(_sha256_hex, raw)
+        data, notes = _to_utf8(_decompress(raw), config.encoding)
+        head = _head(data)
+        _check_is_text(head)
+        csv_text = CsvText(data, sep or _sniff_separator(head, decimal), decimal)
+        header, header_notes = _read_header(csv_text)
+        frame = _read_frame(csv_text, header)
+        sha256 = digest.result()
     return build_dataset(
         frame,
         config,
         source_name=display_name if display_name is not None else os.path.basename(path),
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         warnings=notes + header_notes,
         raw_target=lambda position: _read_column_as_text(csv_text, position),
     )
@@ -230,9 +242,13 @@ def _read_bytes(path: str) -> bytes:
             raw = handle.read()
     except OSError as exc:
         raise InputError(f"The data file '{path}' cannot be read: {exc.strerror}.") from None
-    if not raw.strip():
+    if not raw.lstrip():  # same test as strip(), but no copy of a file that starts with text
         raise InputError(f"The data file '{path}' is empty.")
     return raw
+
+
+def _sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _decompress(raw: bytes) -> bytes:
@@ -251,7 +267,7 @@ def _decompress(raw: bytes) -> bytes:
                     f"The file looks {kind}-compressed but cannot be decompressed (truncated or "
                     "corrupt)."
                 ) from None
-            if not data.strip():
+            if not data.lstrip():
                 raise InputError(f"The {kind}-compressed file is empty.")
             return data
     return raw
@@ -263,6 +279,8 @@ def _to_utf8(data: bytes, requested: str | None) -> tuple[bytes, list[str]]:
     Without ``--encoding``: a BOM decides, else UTF-8, else Latin-1 (which never fails).
     """
     encoding = _codec_name(requested) if requested else _bom_encoding(data) or "utf-8"
+    if codecs.lookup(encoding).name == "utf-8" and data.isascii():
+        return data, []  # ASCII is valid UTF-8 without a BOM: nothing to decode or check
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -741,7 +759,8 @@ def prepare_features(
 ) -> tuple[pd.DataFrame, list[str], list[str], dict[str, str], list[str]]:
     """Decide which columns are numeric, categorical or dropped (with a reason for each drop).
 
-    Numeric columns are checked together as one array, so thousands of columns stay fast.
+    Numeric columns are checked one by one as float64 arrays; a kept column that needs no change
+    goes into ``X`` as it is (see ``SHARE_COLUMNS_FROM_ROWS``).
     """
     unknown = [c for c in forced_categorical if c not in features.columns]
     if unknown:
@@ -750,18 +769,18 @@ def prepare_features(
             f"Features: {', '.join(list(features.columns)[:30])}."
         )
     warnings: list[str] = []
-    outcomes: dict[str, tuple[str, pd.Series | None, str | None]] = {}
+    outcomes: dict[str, tuple[str, pd.Series | np.ndarray | None, str | None]] = {}
     numbers: dict[str, pd.Series] = {}
     for name, dtype in features.dtypes.items():
         if name not in forced_categorical and _is_plain_number(dtype):
-            numbers[name] = features[name]
+            numbers[name] = _as_float_column(features[name])
             continue
         outcome = _classify_other_column(name, features[name], name in forced_categorical, warnings)
         if outcome[0] == "numeric":
-            numbers[name] = outcome[1]
+            numbers[name] = _as_float_column(outcome[1])
         else:
             outcomes[name] = outcome
-    outcomes.update(_classify_numbers(pd.DataFrame(numbers, index=features.index), warnings))
+    outcomes.update(_classify_numbers(numbers, warnings))
     ordered = [(name, *outcomes[name]) for name in features.columns]
     dropped = {name: reason for name, _kind, _values, reason in ordered if reason}
     kept = [(name, kind, values) for name, kind, values, reason in ordered if not reason]
@@ -772,7 +791,11 @@ def prepare_features(
             + ", ".join(f"'{c}'" for c in identifier_drops)
             + ": a value unique to each row lets a model memorise rows (leakage)."
         )
-    X = pd.DataFrame({name: values for name, _kind, values in kept}, index=features.index)
+    X = pd.DataFrame(
+        {name: values for name, _kind, values in kept},
+        index=features.index,
+        copy=len(features) < SHARE_COLUMNS_FROM_ROWS,
+    )
     numeric = [name for name, kind, _values in kept if kind == "numeric"]
     categorical = [name for name, kind, _values in kept if kind == "categorical"]
     return X.reset_index(drop=True), numeric, categorical, dropped, warnings
@@ -820,59 +843,69 @@ def _mostly_numeric(name: str, column: pd.Series, distinct: pd.Series, warnings:
     return numbers
 
 
-def _classify_numbers(frame: pd.DataFrame, warnings: list[str]) -> dict:
-    """(kind, values, drop reason) for every numeric column, computed on one float array."""
-    names = list(frame.columns)
-    values = frame.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-    infinite = np.isinf(values)
-    for name, count in zip(names, infinite.sum(axis=0), strict=True):
+def _as_float_column(column: pd.Series) -> pd.Series:
+    """The column as float64 with missing values as NaN: the column itself if it already is."""
+    if isinstance(column.dtype, np.dtype) and column.dtype == np.float64:
+        return column
+    values = column.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.Series(values, index=column.index, name=column.name, copy=False)
+
+
+def _classify_numbers(columns: dict[str, pd.Series], warnings: list[str]) -> dict:
+    """(kind, values, drop reason) for every numeric (float64) column.
+
+    A kept column comes back as itself when it needs no change (so ``X`` shares its memory),
+    else as a new array: with infinite values made missing, or rescaled.
+    """
+    own_values = {name: column.to_numpy() for name, column in columns.items()}
+    values = dict(own_values)
+    infinite = {name: int(np.count_nonzero(np.isinf(array))) for name, array in values.items()}
+    for name, count in infinite.items():
         if count:
-            warnings.append(f"Column '{name}': {int(count)} infinite value(s) treated as missing.")
-    values[infinite] = np.nan
-    present = (~np.isnan(values)).sum(axis=0)
-    with np.errstate(invalid="ignore"), pywarnings.catch_warnings():
-        pywarnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-    identifiers = _identifier_columns(names, values, present)
+            warnings.append(f"Column '{name}': {count} infinite value(s) treated as missing.")
+            values[name] = np.where(np.isinf(values[name]), np.nan, values[name])
     outcomes = {}
-    for i, name in enumerate(names):
-        reason = None
-        if present[i] == 0:
-            reason = (
-                "all values missing or infinite" if infinite[:, i].any() else "all values missing"
-            )
-        elif low[i] == high[i]:
-            reason = "constant"
-        elif identifiers[i]:
-            reason = "unique per row: looks like a row identifier (possible leakage)"
-        column = (
-            None if reason else _tame_magnitude(name, values[:, i], max(-low[i], high[i]), warnings)
-        )
-        outcomes[name] = ("numeric", column, reason)
+    for name, array in values.items():
+        # np.nanmin and np.nanmax, without their warning for a column with no values
+        low, high = np.fmin.reduce(array), np.fmax.reduce(array)
+        reason = _number_drop_reason(name, array, low, high, infinite[name])
+        if reason:
+            outcomes[name] = ("numeric", None, reason)
+            continue
+        tamed = _tame_magnitude(name, array, max(-low, high), warnings)
+        outcomes[name] = ("numeric", columns[name] if tamed is own_values[name] else tamed, None)
     return outcomes
 
 
-def _identifier_columns(names: list[str], values: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Per column: integers, one per row, that count up or down or sit in a column named like an
-    id and never repeat. Columns ruled out by their first rows are not scanned in full."""
-    n_rows = values.shape[0]
-    found = np.zeros(len(names), dtype=bool)
-    if n_rows < 20:
-        return found
-    candidates = np.flatnonzero(present == n_rows)
-    candidates = candidates[_integral(values[:SNIFF_ROWS, candidates])]
-    candidates = candidates[_integral(values[:, candidates])]
-    for i in candidates:
-        steps = np.diff(values[:, i])
-        if np.all(steps > 0) or np.all(steps < 0):
-            found[i] = True
-        elif _ID_NAME.search(names[i]):
-            found[i] = len(np.unique(values[:, i])) == n_rows
-    return found
+def _number_drop_reason(
+    name: str, values: np.ndarray, low: float, high: float, infinite: int
+) -> str | None:
+    """Why a numeric column is dropped, or None; ``low`` and ``high`` ignore missing values."""
+    if np.isnan(low):
+        return "all values missing or infinite" if infinite else "all values missing"
+    if low == high:
+        return "constant"
+    if _looks_like_identifier(name, values):
+        return "unique per row: looks like a row identifier (possible leakage)"
+    return None
 
 
-def _integral(values: np.ndarray) -> np.ndarray:
-    return np.all(np.mod(values, 1) == 0, axis=0)
+def _looks_like_identifier(name: str, values: np.ndarray) -> bool:
+    """Integers, one per row, that count up or down, or sit in a column named like an id and
+    never repeat. A column ruled out by its first rows is not scanned in full."""
+    n_rows = len(values)
+    if n_rows < 20 or np.isnan(values).any():
+        return False
+    if not (_integral(values[:SNIFF_ROWS]) and _integral(values)):
+        return False
+    steps = np.diff(values)
+    if np.all(steps > 0) or np.all(steps < 0):
+        return True
+    return bool(_ID_NAME.search(name)) and len(np.unique(values)) == n_rows
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.mod(values, 1) == 0))
 
 
 def _tame_magnitude(name: str, values: np.ndarray, largest: float, warnings: list[str]):
