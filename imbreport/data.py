@@ -835,6 +835,8 @@ def _mostly_numeric(name: str, column: pd.Series, distinct: pd.Series, warnings:
     unparsed = column.notna() & numbers.isna()
     if unparsed.mean() > 1 - MIXED_NUMERIC_SHARE:
         return None
+    if not unparsed.any():  # numbers stored as text (e.g. padded with spaces): nothing lost
+        return numbers
     examples = ", ".join(repr(v) for v in distinct[~parsed.to_numpy()].head(5))
     warnings.append(
         f"Column '{name}': {int(unparsed.sum())} non-numeric value(s) ({examples}) treated as "

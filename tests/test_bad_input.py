@@ -861,3 +861,12 @@ def test_messy_features_give_an_honest_report(tmp_path):
     assert {"city", "essay"} <= set(dataset["features"]["categorical"])
     assert all(s["status"] == "ok" for s in report["strategies"]), report["strategies"]
     assert_no_markup_from_data(Elements(html))
+
+
+def test_numbers_stored_as_padded_text_are_numbers_without_a_warning(tmp_path):
+    path = tmp_path / "padded.csv"
+    rows = [f'"{i % 7} ",{"x" if i % 2 else "y"},{i % 2}' for i in range(60)]
+    path.write_text("padded,letter,target\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    dataset = load_dataset(str(path), Config(target="target"))
+    assert "padded" in dataset.numeric
+    assert not any("non-numeric" in w for w in dataset.warnings)
