@@ -435,13 +435,20 @@ def _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
     outcomes = []
     generator = runner(
-        delayed(fit_one)(spec, layout, X, y, split, objective, tuning) for spec, split in tasks
+        delayed(_fit_one_without_split)(spec, layout, X, y, split, objective, tuning)
+        for spec, split in tasks
     )
-    for i, outcome in enumerate(generator):
-        outcomes.append(outcome)
+    for i, ((_spec, split), outcome) in enumerate(zip(tasks, generator, strict=True)):
+        outcomes.append(replace(outcome, split=split))
         if progress:
             progress(i + 1, total)
     return outcomes
+
+
+def _fit_one_without_split(*args) -> FoldOutcome:
+    """``fit_one`` in a worker: the outcome travels back without its split's row indices (a
+    copy of them per outcome would cost the main process hundreds of MB on large files)."""
+    return replace(fit_one(*args), split=None)
 
 
 def fit_one(
