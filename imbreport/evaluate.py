@@ -82,11 +82,12 @@ def evaluate(
     started = time.perf_counter()
     specs = select_strategies(config.strategies)
     objective = parse_objective(config.threshold_objective, config.cost_fp, config.cost_fn)
-    splits, protocol_notes = make_splits(dataset.y, config)
     n_jobs = _jobs(config.n_jobs)
     small = len(dataset.y) * max(len(dataset.numeric) + len(dataset.categorical), 1) <= (
         IN_PROCESS_CELLS
     )
+    warming = None if small or n_jobs == 1 else _start_workers(n_jobs)
+    splits, protocol_notes = make_splits(dataset.y, config)
     inner = _inner_folds(dataset.y, splits)
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
     n_numeric, n_categorical = len(dataset.numeric), len(dataset.categorical)
@@ -131,7 +132,12 @@ def evaluate(
     runnable = [spec for spec in specs if spec.name not in unrunnable]
     fit_started = time.perf_counter()
     workers = 1 if small else n_jobs
-    outcomes = _run_all(runnable, layout, dataset, splits, objective, tuning, workers, progress)
+    X = model_matrix(dataset)
+    if warming is not None:
+        warming.join()
+    outcomes = _run_all(
+        runnable, layout, X, dataset.y, splits, objective, tuning, workers, progress
+    )
     fit_seconds = time.perf_counter() - fit_started
     notes.extend(_out_of_bag_note(outcomes))
 
@@ -414,13 +420,36 @@ def _cost_rank(spec: StrategySpec) -> int:
     return HEAVIEST_FIRST.index(spec.name) if spec.name in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
 
 
-def _run_all(specs, layout, dataset, splits, objective, tuning, n_jobs, progress):
+def _start_workers(n_jobs: int):
+    """Start the worker processes in a background thread: each imports the model libraries (a
+    second or two) while this process prepares the splits and the model matrix. Joblib then
+    reuses them for the fits."""
+    import threading
+
+    def start() -> None:
+        from joblib import Parallel, delayed
+
+        try:
+            Parallel(n_jobs=n_jobs)(delayed(_worker_ready)() for _ in range(n_jobs))
+        except Exception:  # only a head start: the fits start (and report on) the pool anyway
+            pass
+
+    thread = threading.Thread(target=start, daemon=True)
+    thread.start()
+    return thread
+
+
+def _worker_ready() -> int:
+    import xgboost  # noqa: F401  (imported by the first XGBoost fit otherwise)
+
+    return os.getpid()
+
+
+def _run_all(specs, layout, X, y, splits, objective, tuning, n_jobs, progress):
     from joblib import Parallel, delayed
 
     tasks = [(spec, split) for spec in sorted(specs, key=_cost_rank) for split in splits]
     total = len(tasks)
-    X = model_matrix(dataset)
-    y = dataset.y
     if n_jobs == 1:
         from threadpoolctl import threadpool_limits
 
