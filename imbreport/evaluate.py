@@ -121,7 +121,7 @@ def evaluate(
         splits = [
             _with_validation(s, dataset.y, tuning.validation_fraction, config.seed) for s in splits
         ]
-    forest_sampled = any(s.fit is not None and len(s.fit) > FOREST_FIT_ROWS for s in splits)
+    forest_sampled = any(len(s.train) > FOREST_FIT_ROWS for s in splits)
     if forest_sampled and any(spec.name == "isolation_forest" for spec in specs):
         notes.append(
             f"The Isolation Forest was fitted on {FOREST_FIT_ROWS:,} rows drawn at random "
@@ -588,17 +588,20 @@ def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed):
     was tuned on out-of-bag scores, by the cheapest way that suits this training part."""
     from sklearn.model_selection import TunedThresholdClassifierCV
 
-    X_train, y_train = X[split.train], y[split.train]
     if not (spec.tunable and tuning.possible):
-        return pipeline.fit(X_train, y_train), None, False
+        return pipeline.fit(X[split.train], y[split.train]), None, False
+    if spec.name == "isolation_forest":
+        rows = split.train
+        if len(rows) > FOREST_FIT_ROWS:
+            rows = _stratified_sample(rows, y, FOREST_FIT_ROWS, seed)
+        tuned = _fit_then_tune_out_of_bag(pipeline, X[rows], y[rows], objective)
+        if tuned is not None:
+            return (*tuned, True)
     if tuning.validation_fraction is not None:
         if split.fit is None:  # drawn once per split by evaluate(); here if called alone
             split = _with_validation(split, y, tuning.validation_fraction, seed)
         return (*_fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed), False)
-    if spec.name == "isolation_forest":
-        tuned = _fit_then_tune_out_of_bag(pipeline, X_train, y_train, objective)
-        if tuned is not None:
-            return (*tuned, True)
+    X_train, y_train = X[split.train], y[split.train]
     tuner = TunedThresholdClassifierCV(
         pipeline,
         scoring=objective.scorer(),
@@ -621,9 +624,10 @@ def _out_of_bag_note(outcomes: list[FoldOutcome]) -> list[str]:
         else f" (in {used} of {len(forests)} splits; in the others by the inner cross-validation)"
     )
     return [
-        "The Isolation Forest's threshold was tuned on out-of-bag scores of the training part"
-        f"{where}: each negative scored only by the trees that did not draw it, the positives "
-        "(never drawn) by all, so one forest is fitted per split instead of one per inner fold."
+        "The Isolation Forest's threshold was tuned on out-of-bag scores of the training rows "
+        f"it was fitted on{where}: each negative scored only by the trees that did not draw it, "
+        "the positives (never drawn) by all; one forest per split, no inner cross-validation "
+        "or validation split."
     ]
 
 
@@ -674,11 +678,15 @@ def _known_scores(scores: np.ndarray):
 
 
 def _stratified_sample(rows: np.ndarray, y: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """``size`` of ``rows``, drawn at random with the prevalence of ``rows`` kept."""
-    from sklearn.model_selection import train_test_split
-
-    kept, _ = train_test_split(rows, train_size=size, stratify=y[rows], random_state=seed)
-    return np.sort(kept)
+    """``size`` of ``rows``, drawn at random with the prevalence of ``rows`` kept (sorted)."""
+    rng = np.random.default_rng(seed)
+    positives = rows[y[rows] == 1]
+    keep_positives = round(size * len(positives) / len(rows))
+    picked = (
+        rng.choice(positives, keep_positives, replace=False),
+        rng.choice(rows[y[rows] == 0], size - keep_positives, replace=False),
+    )
+    return np.sort(np.concatenate(picked))
 
 
 def _short_error(exc: Exception) -> str:

@@ -522,3 +522,29 @@ def test_isolation_forest_threshold_is_tuned_out_of_bag_and_said_so(article_csv)
     forest = report.results.strategy("isolation_forest")
     assert forest.ok and len(forest.fold_thresholds) == 5
     assert any("out-of-bag" in note for note in report.results.protocol.notes)
+
+
+def test_large_training_parts_tune_the_forest_out_of_bag_on_a_stratified_sample(monkeypatch):
+    from imbreport import evaluate as ev
+
+    y = np.r_[np.ones(50, int), np.zeros(950, int)]
+    rows = np.arange(1000)
+    sample = ev._stratified_sample(rows, y, 400, seed=1)
+    assert len(sample) == len(np.unique(sample)) == 400
+    assert y[sample].sum() == 20  # the prevalence of the rows it was drawn from
+
+    monkeypatch.setattr(ev, "FOREST_FIT_ROWS", 1500)
+    rng = np.random.default_rng(5)
+    frame_y = (rng.random(3000) < 0.05).astype(int)
+    X = rng.normal(size=(3000, 2)) + frame_y[:, None]
+    split = make_splits(frame_y, make_config(seed=0))[0][0]
+    outcome = fit_one(
+        STRATEGIES["isolation_forest"],
+        FeatureLayout((0, 1), ()),
+        X,
+        frame_y,
+        split,
+        parse_objective("f1"),
+        _Tuning(3, 0.2),
+    )
+    assert outcome.error is None and outcome.out_of_bag and outcome.threshold is not None
