@@ -27,10 +27,12 @@ DEFAULT_INNER_FOLDS = 3
 #: training part (no refit) instead of an inner cross-validation: 1 fit per split instead of 4.
 LARGE_TRAINING_PART = 60_000
 VALIDATION_FRACTION = 0.2
-#: Up to this many cells (rows × feature columns) the strategies are fitted in this process, one
-#: thread each: starting worker processes (a second or two of imports each) would cost more than
-#: the second core saves (the 1,000-row article dataset: 2.2 s in process, 3–4 s with workers).
-IN_PROCESS_CELLS = 50_000
+#: Up to this many cells (rows × feature columns × splits) the strategies are fitted in this
+#: process, one thread each: starting worker processes (a second or two of imports each) would
+#: cost more than the second core saves. Measured: the 1,000-row article dataset (50,000) fits in
+#: 2.2 s in process against 3–4 s with workers; 10,000 rows × 33 columns with --holdout
+#: (330,000): 1.6 s of work, 2.8 s with workers; the 5,472-row page_blocks0 (274,000): equal.
+IN_PROCESS_CELLS = 400_000
 #: Case-control sampling of large training parts: supervised models are fitted on every positive
 #: and at most this many random negatives per positive (never fewer than ``MIN_FIT_NEGATIVES``).
 #: The positives carry the information: with 25 controls per case a logistic model keeps about
@@ -83,9 +85,9 @@ def evaluate(
     specs = select_strategies(config.strategies)
     objective = parse_objective(config.threshold_objective, config.cost_fp, config.cost_fn)
     n_jobs = _jobs(config.n_jobs)
-    small = len(dataset.y) * max(len(dataset.numeric) + len(dataset.categorical), 1) <= (
-        IN_PROCESS_CELLS
-    )
+    n_splits = 1 if config.holdout else config.folds * config.repeats
+    features = max(len(dataset.numeric) + len(dataset.categorical), 1)
+    small = len(dataset.y) * features * n_splits <= IN_PROCESS_CELLS
     warming = None if small or n_jobs == 1 else _start_workers(n_jobs)
     splits, protocol_notes = make_splits(dataset.y, config)
     inner = _inner_folds(dataset.y, splits)
@@ -312,12 +314,12 @@ def make_splits(y: np.ndarray, config: Config) -> tuple[list[Split], list[str]]:
 
 
 def _with_validation(split: Split, y: np.ndarray, fraction: float, seed: int) -> Split:
-    from sklearn.model_selection import train_test_split
-
-    fit, validation = train_test_split(
-        split.train, test_size=fraction, stratify=y[split.train], random_state=seed
-    )
-    return replace(split, fit=fit, validation=validation)
+    """``split`` with its training part divided into fitting rows and a stratified validation
+    share (at least one positive on each side)."""
+    validation = _stratified_sample(split.train, y, round(fraction * len(split.train)), seed)
+    chosen = np.zeros(len(y), dtype=bool)
+    chosen[validation] = True
+    return replace(split, fit=split.train[~chosen[split.train]], validation=validation)
 
 
 def _inner_folds(y: np.ndarray, splits: list[Split]) -> int:
@@ -678,10 +680,13 @@ def _known_scores(scores: np.ndarray):
 
 
 def _stratified_sample(rows: np.ndarray, y: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """``size`` of ``rows``, drawn at random with the prevalence of ``rows`` kept (sorted)."""
+    """``size`` of ``rows``, drawn at random with the prevalence of ``rows`` kept (sorted); when
+    ``rows`` hold two or more positives, at least one is drawn and at least one left."""
     rng = np.random.default_rng(seed)
     positives = rows[y[rows] == 1]
     keep_positives = round(size * len(positives) / len(rows))
+    if len(positives) >= 2:
+        keep_positives = min(max(keep_positives, 1), len(positives) - 1)
     picked = (
         rng.choice(positives, keep_positives, replace=False),
         rng.choice(rows[y[rows] == 0], size - keep_positives, replace=False),
