@@ -362,32 +362,36 @@ def _ranking(scores: np.ndarray, y: np.ndarray):
 def _accumulate(table, weights, y, inp: BootstrapInput, rankings) -> None:
     repeats = inp.scores.shape[0]
     sums: dict[str, dict[str, np.ndarray]] = {"default": {}, "tuned": {}}
+    total = weights.sum(axis=1)
+    total_pos = weights @ y
+    total_neg = total - total_pos
     for r in range(repeats):
         order, ends, y_sorted = rankings[r]
-        w_sorted = weights[:, order]
-        tp_cum = np.cumsum(w_sorted * y_sorted, axis=1)[:, ends]
-        fp_cum = np.cumsum(w_sorted * ~y_sorted, axis=1)[:, ends]
-        total_pos = tp_cum[:, -1:]
-        total_neg = fp_cum[:, -1:]
-        recall = tp_cum / total_pos
-        precision = tp_cum / np.maximum(tp_cum + fp_cum, 1e-12)
+        # weight at or above each distinct score: one cumulative sum over every row, and one over
+        # the (few) positives, read at the number of positives up to each end
+        at_or_above = np.cumsum(weights[:, order], axis=1)[:, ends]
+        positive_rows = order[y_sorted]
+        positives_up_to = np.cumsum(y_sorted)[ends]
+        tp_cum = np.c_[np.zeros(len(weights)), np.cumsum(weights[:, positive_rows], axis=1)][
+            :, positives_up_to
+        ]
+        fp_cum = at_or_above - tp_cum
+        recall = tp_cum / total_pos[:, None]
+        precision = tp_cum / np.maximum(at_or_above, 1e-12)
         pr_auc = np.sum(np.diff(np.c_[np.zeros(len(recall)), recall], axis=1) * precision, axis=1)
         tpr = np.c_[np.zeros(len(recall)), recall]
-        fpr = np.c_[np.zeros(len(recall)), fp_cum / total_neg]
+        fpr = np.c_[np.zeros(len(recall)), fp_cum / total_neg[:, None]]
         roc_auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
         free = {"pr_auc": pr_auc, "roc_auc": roc_auc}
         if inp.probabilistic:
             s = inp.scores[r]
-            n = weights.sum(axis=1)
-            free["brier"] = weights @ ((s - y) ** 2) / n
+            free["brier"] = weights @ ((s - y) ** 2) / total
             clipped = np.clip(s, 1e-15, 1 - 1e-15)
-            free["log_loss"] = weights @ -(y * np.log(clipped) + (~y) * np.log(1 - clipped)) / n
+            free["log_loss"] = weights @ -(y * np.log(clipped) + (~y) * np.log(1 - clipped)) / total
         for part, predicted in (("default", inp.default_pred[r]), ("tuned", inp.tuned_pred[r])):
             tp = weights @ (y & predicted)
             fp = weights @ (~y & predicted)
-            fn = weights @ (y & ~predicted)
-            tn = weights @ (~y & ~predicted)
-            values = {**free, **metrics_from_counts(tp, fp, tn, fn)}
+            values = {**free, **metrics_from_counts(tp, fp, total_neg - fp, total_pos - tp)}
             for key, value in values.items():
                 sums[part][key] = sums[part].get(key, 0.0) + value / repeats
     _add_to(table, sums)
