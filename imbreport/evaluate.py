@@ -441,6 +441,20 @@ def _start_workers(n_jobs: int):
     return thread
 
 
+def release_workers() -> None:
+    """Let joblib's worker processes exit now, in the background (the command line calls this
+    once the fitting is over; the interpreter would otherwise wait for them at exit). A later
+    analysis in the same process starts new ones."""
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = getattr(reusable_executor, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False)
+    except Exception:  # an optimisation only
+        pass
+
+
 def _worker_ready() -> int:
     import xgboost  # noqa: F401  (imported by the first XGBoost fit otherwise)
 
