@@ -7,6 +7,7 @@ stdout carries only the JSON of ``-o -``.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -220,6 +221,9 @@ def guarded(body: Callable[[], int], debug: bool) -> None:
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
+    # Every output is written; spare the interpreter's final garbage collections over the
+    # libraries' objects (about 0.4 s at exit). Exit handlers still run.
+    gc.freeze()
     sys.exit(code)
 
 
