@@ -120,8 +120,8 @@ def run_analysis(
     display_name: str | None = None,
 ) -> int:
     """The shared body of ``analyze`` and ``demo``: evaluate, render every output, return the code."""
+    from imbreport import workers
     from imbreport.api import analyze
-    from imbreport.evaluate import release_workers
 
     check_outputs(outputs)
     report = analyze(
@@ -130,7 +130,7 @@ def run_analysis(
         display_name=display_name if display_name is not None else data_path,
         **options,
     )
-    release_workers()  # they exit while the report renders, instead of at the end
+    workers.release()  # they exit while the report renders, instead of at the end
     describe_data(report, messages)
     write_outputs(report, outputs, options.get("paper"), messages)
     describe_outcome(report, messages)

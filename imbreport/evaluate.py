@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from imbreport import metrics as m
+from imbreport import workers
 from imbreport.errors import InputError
 from imbreport.model import Comparison, Config, Dataset, Protocol, Results, StrategyResult
 from imbreport.strategies import FeatureLayout, StrategySpec, select_strategies
@@ -84,11 +85,11 @@ def evaluate(
     started = time.perf_counter()
     specs = select_strategies(config.strategies)
     objective = parse_objective(config.threshold_objective, config.cost_fp, config.cost_fn)
-    n_jobs = _jobs(config.n_jobs)
+    n_jobs = workers.count(config.n_jobs)
     n_splits = 1 if config.holdout else config.folds * config.repeats
     features = max(len(dataset.numeric) + len(dataset.categorical), 1)
     small = len(dataset.y) * features * n_splits <= IN_PROCESS_CELLS
-    warming = None if small or n_jobs == 1 else _start_workers(n_jobs)
+    warming = None if small or n_jobs == 1 else workers.start(n_jobs)
     splits, protocol_notes = make_splits(dataset.y, config)
     inner = _inner_folds(dataset.y, splits)
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
@@ -133,12 +134,12 @@ def evaluate(
     unrunnable = _unrunnable(specs, dataset.y, splits)
     runnable = [spec for spec in specs if spec.name not in unrunnable]
     fit_started = time.perf_counter()
-    workers = 1 if small else n_jobs
+    processes = 1 if small else n_jobs
     X = model_matrix(dataset)
     if warming is not None:
         warming.join()
     outcomes = _run_all(
-        runnable, layout, X, dataset.y, splits, objective, tuning, workers, progress
+        runnable, layout, X, dataset.y, splits, objective, tuning, processes, progress
     )
     fit_seconds = time.perf_counter() - fit_started
     notes.extend(_out_of_bag_note(outcomes))
@@ -357,11 +358,6 @@ def _unrunnable(specs, y, splits) -> dict[str, str]:
     return reasons
 
 
-def _jobs(n_jobs: int) -> int:
-    cores = os.cpu_count() or 1
-    return cores if n_jobs in (-1, 0) else max(1, min(n_jobs, cores * 4))
-
-
 # --- fitting ------------------------------------------------------------------------------------
 
 
@@ -420,45 +416,6 @@ HEAVIEST_FIRST = ("isolation_forest", "xgboost", "smote", "oversample")
 
 def _cost_rank(spec: StrategySpec) -> int:
     return HEAVIEST_FIRST.index(spec.name) if spec.name in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
-
-
-def _start_workers(n_jobs: int):
-    """Start the worker processes in a background thread: each imports the model libraries (a
-    second or two) while this process prepares the splits and the model matrix. Joblib then
-    reuses them for the fits."""
-    import threading
-
-    def start() -> None:
-        from joblib import Parallel, delayed
-
-        try:
-            Parallel(n_jobs=n_jobs)(delayed(_worker_ready)() for _ in range(n_jobs))
-        except Exception:  # only a head start: the fits start (and report on) the pool anyway
-            pass
-
-    thread = threading.Thread(target=start, daemon=True)
-    thread.start()
-    return thread
-
-
-def release_workers() -> None:
-    """Let joblib's worker processes exit now, in the background (the command line calls this
-    once the fitting is over; the interpreter would otherwise wait for them at exit). A later
-    analysis in the same process starts new ones."""
-    try:
-        from joblib.externals.loky import reusable_executor
-
-        executor = getattr(reusable_executor, "_executor", None)
-        if executor is not None:
-            executor.shutdown(wait=False)
-    except Exception:  # an optimisation only
-        pass
-
-
-def _worker_ready() -> int:
-    import xgboost  # noqa: F401  (imported by the first XGBoost fit otherwise)
-
-    return os.getpid()
 
 
 def _run_all(specs, layout, X, y, splits, objective, tuning, n_jobs, progress):

@@ -1,0 +1,64 @@
+"""The worker processes that fit the strategies on large data: started early, released early.
+
+Starting joblib's worker processes costs a second or two each (they import scikit-learn,
+imbalanced-learn and XGBoost). ``start`` begins that in a background thread, as soon as it is
+clear the data is large enough for them, so it overlaps with preparing the splits and the model
+matrix; joblib then reuses the processes for the fits. ``release`` lets them exit while the
+report renders. (Starting them before reading a large CSV gained nothing measurable on two
+cores: the imports then slow the reading down as much.)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+#: The background start, while it runs (``start`` is idempotent within one analysis).
+_starting: list[threading.Thread] = []
+
+
+def count(n_jobs: int) -> int:
+    """The number of worker processes for the ``n_jobs`` option (-1 or 0: one per core)."""
+    cores = os.cpu_count() or 1
+    return cores if n_jobs in (-1, 0) else max(1, min(n_jobs, cores * 4))
+
+
+def start(n_jobs: int) -> threading.Thread:
+    """Start ``n_jobs`` worker processes in a background thread (or return the start in progress)."""
+    if _starting and _starting[0].is_alive():
+        return _starting[0]
+
+    def run() -> None:
+        from joblib import Parallel, delayed
+
+        try:
+            Parallel(n_jobs=n_jobs)(delayed(ready)() for _ in range(n_jobs))
+        except Exception:  # only a head start: the fits start (and report on) the pool anyway
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    _starting[:] = [thread]
+    return thread
+
+
+def ready() -> int:
+    """Run in each worker: import what the fits need."""
+    import xgboost  # noqa: F401  (otherwise imported by the first XGBoost fit)
+
+    import imbreport.evaluate  # noqa: F401
+
+    return os.getpid()
+
+
+def release() -> None:
+    """Let joblib's worker processes exit now, in the background (the interpreter would otherwise
+    wait for them at exit). A later analysis in the same process starts new ones."""
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = getattr(reusable_executor, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False)
+    except Exception:  # an optimisation only
+        pass
