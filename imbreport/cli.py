@@ -364,7 +364,8 @@ def _shared_options(read_pyproject: bool) -> list:
             type=int,
             default=-1,
             show_default=True,
-            help="Parallel workers for folds × strategies; -1 = all cores.",
+            help="Parallel worker processes for folds × strategies; -1 = all cores (small data "
+            "is fitted in one process).",
         ),
         click.option(
             "--threshold-objective",
