@@ -90,7 +90,9 @@ def test_numeric_checks_on_long_tables():
     np.testing.assert_array_equal(X["huge"].to_numpy(), frame["huge"].to_numpy() / 1e250)
     np.testing.assert_array_equal(X["text_numbers"], pd.to_numeric(frame["text_numbers"]))
     assert X["nullable"].isna().sum() == len(range(0, LONG, 4))
-    assert dataset.warnings[1:4] == (
+    # numbers stored as text lose nothing, so they bring no warning of their own
+    assert not any("non-numeric" in warning for warning in dataset.warnings)
+    assert dataset.warnings[0:3] == (
         f"Column 'with_inf': {len(range(0, LONG, 7)) + 1} infinite value(s) treated as missing.",
         f"Column 'all_inf': {LONG} infinite value(s) treated as missing.",
         f"Column 'huge': values of magnitude up to {frame['huge'].abs().max():.3g} were rescaled "
