@@ -1,9 +1,11 @@
 """The leakage-safe evaluation protocol: ``Dataset`` + ``Config`` → ``Results``.
 
-Each strategy's pipeline is fitted on the training part of each split only; threshold tuning
-(``TunedThresholdClassifierCV``) runs an inner cross-validation inside that training part. Only the
-held-out rows of each split are scored, so every evaluated prediction is out-of-sample and no
-synthetic row is ever evaluated. Folds × strategies run in parallel with joblib.
+Each strategy's pipeline is fitted on the training part of each split only; its threshold is
+tuned inside that training part (``TunedThresholdClassifierCV``): by an inner cross-validation,
+on a validation share of a large training part, or, for the Isolation Forest, on out-of-bag
+scores. Only the held-out rows of each split are scored, so every evaluated prediction is
+out-of-sample and no synthetic row is ever evaluated. Small data is fitted in this process,
+larger data in joblib worker processes (folds × strategies in parallel).
 """
 
 from __future__ import annotations
@@ -107,23 +109,12 @@ def evaluate(
             "Too few positives in the training parts for an inner cross-validation: thresholds "
             "are not tuned (the default threshold is used)."
         )
-    largest = max(splits, key=lambda s: int((dataset.y[s.train] == 0).sum()))
-    most_negatives = int((dataset.y[largest.train] == 0).sum())
-    kept = fit_negatives(int(dataset.y[largest.train].sum()))
-    if most_negatives > kept:
-        notes.append(
-            "Large training parts: every supervised model was fitted on all the training "
-            f"part's positives and a random sample of its negatives ({NEGATIVES_PER_POSITIVE} "
-            f"per positive, at least {MIN_FIT_NEGATIVES:,}: up to {kept:,} of "
-            f"{most_negatives:,}; case-control sampling). Plain logistic regression's "
-            "probabilities were corrected for the sampling rate (Dal Pozzolo et al., 2015). "
-            "Every held-out row is evaluated."
-        )
     tuning = _Tuning(inner, VALIDATION_FRACTION if large else None)
     if tuning.possible and tuning.validation_fraction is not None:
         splits = [
             _with_validation(s, dataset.y, tuning.validation_fraction, config.seed) for s in splits
         ]
+    notes.extend(_case_control_note(dataset.y, splits))
     forest_sampled = any(len(s.train) > FOREST_FIT_ROWS for s in splits)
     if forest_sampled and any(spec.name == "isolation_forest" for spec in specs):
         notes.append(
@@ -149,9 +140,9 @@ def evaluate(
     repeats = max(s.repeat for s in splits) + 1
     if repeats > 1:
         notes.append(
-            f"Metrics and their intervals are averaged over the {repeats} repeats of the "
-            "cross-validation; the confusion tables, curves and threshold sweeps show the first "
-            "repeat."
+            f"Metrics are averaged over the {repeats} repeats of the cross-validation (their "
+            "intervals are those of the averages); the confusion tables, curves and threshold "
+            "sweeps show the first repeat."
         )
     position = np.full(len(dataset.y), -1)
     position[evaluated] = np.arange(len(evaluated))
@@ -314,6 +305,30 @@ def make_splits(y: np.ndarray, config: Config) -> tuple[list[Split], list[str]]:
     return splits, notes
 
 
+def _fitting_rows(split: Split) -> np.ndarray:
+    """The rows a supervised model is fitted on: the training part, less its validation rows."""
+    return split.train if split.fit is None else split.fit
+
+
+def _case_control_note(y: np.ndarray, splits: list[Split]) -> list[str]:
+    """The protocol note on case-control sampling, if any split's models were fitted on a sample."""
+    sampled = [
+        (fit_negatives(int(y[rows].sum())), int((y[rows] == 0).sum()))
+        for rows in map(_fitting_rows, splits)
+    ]
+    sampled = [(kept, pool) for kept, pool in sampled if pool > kept]
+    if not sampled:
+        return []
+    kept, pool = max(sampled, key=lambda pair: pair[1])
+    return [
+        "Large training parts: every supervised model was fitted on all the positives of the "
+        f"rows it learns from and a random sample of their negatives ({NEGATIVES_PER_POSITIVE} "
+        f"per positive, at least {MIN_FIT_NEGATIVES:,}: up to {kept:,} of {pool:,}; "
+        "case-control sampling). Plain logistic regression's probabilities were corrected for "
+        "the sampling rate (Dal Pozzolo et al., 2015). Every held-out row is evaluated."
+    ]
+
+
 def _with_validation(split: Split, y: np.ndarray, fraction: float, seed: int) -> Split:
     """``split`` with its training part divided into fitting rows and a stratified validation
     share (at least one positive on each side)."""
@@ -465,12 +480,14 @@ def fit_one(
     """Fit one strategy on one training part and score its held-out rows."""
 
     started = time.perf_counter()
-    y_train = y[split.train]
+    if tuning.possible and tuning.validation_fraction is not None and split.fit is None:
+        split = _with_validation(split, y, tuning.validation_fraction, layout.seed)  # called alone
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
             pipeline = spec.build(layout)
-            pipeline = _with_negative_sampling(pipeline, spec, layout, y_train)
+            fitting = _fitting_rows(split) if spec.tunable and tuning.possible else split.train
+            pipeline = _with_negative_sampling(pipeline, spec, layout, y[fitting])
             model, threshold, out_of_bag = _fit_and_tune(
                 pipeline, spec, X, y, split, objective, tuning, layout.seed
             )
@@ -502,9 +519,10 @@ def fit_negatives(positives: int) -> int:
     return max(MIN_FIT_NEGATIVES, NEGATIVES_PER_POSITIVE * positives)
 
 
-def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, y_train: np.ndarray):
-    """Wrap the pipeline for case-control sampling of a large training part, and for the
-    probability correction of a prior-sensitive model when ``--sample`` dropped negatives.
+def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, y_fitting: np.ndarray):
+    """Wrap the pipeline for case-control sampling of large fitting rows (``y_fitting``: their
+    labels), and for the probability correction of a prior-sensitive model when ``--sample``
+    dropped negatives.
 
     The baseline needs neither; the Isolation Forest already subsamples (256 rows a tree) and its
     default cut must see the training part's own prevalence.
@@ -513,8 +531,8 @@ def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, y_train: np.n
 
     if spec.name in ("majority", "isolation_forest"):
         return pipeline
-    limit = fit_negatives(int(y_train.sum()))
-    sampled = int((y_train == 0).sum()) > limit
+    limit = fit_negatives(int(y_fitting.sum()))
+    sampled = int((y_fitting == 0).sum()) > limit
     corrected = spec.prior_sensitive and layout.sampling_rate < 1.0
     if not (sampled or corrected):
         return pipeline
@@ -561,18 +579,16 @@ def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed):
     was tuned on out-of-bag scores, by the cheapest way that suits this training part."""
     from sklearn.model_selection import TunedThresholdClassifierCV
 
+    rows = split.train
+    if spec.name == "isolation_forest" and len(rows) > FOREST_FIT_ROWS:
+        rows = _stratified_sample(rows, y, FOREST_FIT_ROWS, seed)
     if not (spec.tunable and tuning.possible):
-        return pipeline.fit(X[split.train], y[split.train]), None, False
+        return pipeline.fit(X[rows], y[rows]), None, False
     if spec.name == "isolation_forest":
-        rows = split.train
-        if len(rows) > FOREST_FIT_ROWS:
-            rows = _stratified_sample(rows, y, FOREST_FIT_ROWS, seed)
         tuned = _fit_then_tune_out_of_bag(pipeline, X[rows], y[rows], objective)
         if tuned is not None:
             return (*tuned, True)
     if tuning.validation_fraction is not None:
-        if split.fit is None:  # drawn once per split by evaluate(); here if called alone
-            split = _with_validation(split, y, tuning.validation_fraction, seed)
         return (*_fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed), False)
     X_train, y_train = X[split.train], y[split.train]
     tuner = TunedThresholdClassifierCV(

@@ -1,6 +1,7 @@
 """Metrics, their stratified-bootstrap intervals, and curve points for drawing.
 
-Point estimates come from scikit-learn (``average_precision_score`` is PR-AUC). Intervals come
+Point estimates follow scikit-learn's definitions (PR-AUC is ``average_precision_score``; tests
+check ``RankedScores``, which sorts each strategy's scores once, against scikit-learn). Intervals come
 from a vectorised stratified bootstrap of the evaluated predictions: positives and negatives are
 resampled separately, and the *same* resamples are used for every strategy so that differences
 between strategies are paired. Above ``LARGE_NEGATIVES`` negatives, negatives are resampled as
@@ -473,9 +474,12 @@ def fold_bands(y, scores, folds, ranked: RankedScores | None = None) -> dict[str
             continue
         precision, recall = fold.precision_recall()
         precision, recall = np.r_[1.0, precision], np.r_[0.0, recall]
-        # interpolated precision: best precision at recall >= r
+        # interpolated precision: the best precision at recall >= r (read at the first point of
+        # each recall: negatives between two positives repeat a recall with falling precision)
         envelope = np.maximum.accumulate(precision[::-1])[::-1]
-        precisions.append(np.interp(RECALL_GRID, recall, envelope))
+        distinct, first = np.unique(recall, return_index=True)
+        at_or_above = np.minimum(np.searchsorted(distinct, RECALL_GRID - 1e-12), len(first) - 1)
+        precisions.append(envelope[first][at_or_above])
         fpr, tpr = fold.roc()
         tprs.append(np.interp(FPR_GRID, fpr, tpr))
     if len(precisions) < 2:

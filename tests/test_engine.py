@@ -548,3 +548,20 @@ def test_large_training_parts_tune_the_forest_out_of_bag_on_a_stratified_sample(
         _Tuning(3, 0.2),
     )
     assert outcome.error is None and outcome.out_of_bag and outcome.threshold is not None
+
+
+def test_case_control_note_counts_the_rows_models_are_fitted_on():
+    from imbreport import evaluate as ev
+
+    y = np.r_[np.ones(100, int), np.zeros(24_000, int)]
+    whole = Split(0, 0, np.arange(len(y)), np.array([], dtype=int))
+    # the training part alone would be sampled (24,000 > 20,000 negatives) ...
+    assert ev._case_control_note(y, [whole])
+    # ... but models learn from its 80 % fitting share (19,200 negatives): nothing is sampled
+    shared = ev._with_validation(whole, y, 0.2, seed=0)
+    assert (y[shared.fit] == 0).sum() < ev.MIN_FIT_NEGATIVES
+    assert ev._case_control_note(y, [shared]) == []
+    y_big = np.r_[np.ones(1_000, int), np.zeros(60_000, int)]
+    big = ev._with_validation(Split(0, 0, np.arange(len(y_big)), np.array([], int)), y_big, 0.2, 0)
+    (note,) = ev._case_control_note(y_big, [big])
+    assert "up to 20,000 of 48,000" in note  # 25 × 800 positives, of the fitting share's negatives

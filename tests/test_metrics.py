@@ -91,3 +91,17 @@ def test_fold_bands_enclose_every_fold_curve():
         curve = np.interp(grid, fpr, tpr)
         assert np.all(curve >= np.array(bands["tpr_low"]) - 1e-5)
         assert np.all(curve <= np.array(bands["tpr_high"]) + 1e-5)
+
+
+@pytest.mark.parametrize("decimals", [2, 6])
+def test_fold_band_precision_is_the_best_precision_at_or_above_each_recall(decimals):
+    y, scores = _data(3000, 7, decimals)
+    folds = np.array_split(np.random.default_rng(2).permutation(len(y)), 5)
+    bands = m.fold_bands(y, scores, folds)
+    grid = np.array(bands["recall"])
+    exact = []
+    for fold in folds:
+        precision, recall, _ = skm.precision_recall_curve(y[fold], scores[fold])
+        exact.append([precision[recall >= r - 1e-12].max() for r in grid])
+    np.testing.assert_allclose(bands["precision_high"], np.max(exact, axis=0), atol=1e-5)
+    np.testing.assert_allclose(bands["precision_low"], np.min(exact, axis=0), atol=1e-5)
