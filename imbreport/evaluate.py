@@ -631,7 +631,7 @@ def _fit_then_tune_out_of_bag(pipeline, X_train, y_train, objective):
     from sklearn.model_selection import TunedThresholdClassifierCV
 
     model = pipeline.fit(X_train, y_train)
-    scores = model[-1].out_of_bag_scores(model[:-1].transform(X_train), y_train)
+    scores = model[-1].oob_scores_  # computed by the fit (the default cut is read from them)
     if scores is None:
         return None
     tuner = TunedThresholdClassifierCV(

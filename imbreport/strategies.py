@@ -102,7 +102,9 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
     """Isolation Forest fitted on the majority class only; its anomaly score ranks rows.
 
     ``decision_function`` is the anomaly score (higher = more anomalous); ``predict`` flags as
-    positive the share of rows equal to the training prevalence.
+    positive the share of rows equal to the training prevalence. That cut is read from the
+    out-of-bag scores of the training rows (``oob_scores_``; each negative scored by the trees
+    that did not draw it), or, for a majority too small to have them, from in-sample scores.
     """
 
     CUT_SAMPLE = 50_000
@@ -120,12 +122,16 @@ class MajorityIsolationForest(ClassifierMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         ).fit(X[y == 0])
         self.classes_ = np.array([0, 1])
-        rows = np.arange(len(y))
-        if len(rows) > self.CUT_SAMPLE:  # the quantile needs a sample, not every row
-            rows = np.random.default_rng(self.random_state).choice(
-                rows, self.CUT_SAMPLE, replace=False
-            )
-        scores = self.decision_function(X[rows])
+        self.oob_scores_ = self.out_of_bag_scores(X, y)
+        if self.oob_scores_ is not None:
+            scores = self.oob_scores_
+        else:
+            rows = np.arange(len(y))
+            if len(rows) > self.CUT_SAMPLE:  # the quantile needs a sample, not every row
+                rows = np.random.default_rng(self.random_state).choice(
+                    rows, self.CUT_SAMPLE, replace=False
+                )
+            scores = self.decision_function(X[rows])
         self.cut_ = float(np.quantile(scores, 1.0 - y.mean()))
         return self
 

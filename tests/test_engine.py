@@ -499,6 +499,9 @@ def test_out_of_bag_scores_follow_the_forests_own_formula():
     assert not np.allclose(oob[y == 0], model.decision_function(X)[y == 0])
     # in-sample scores of the drawn negatives look less anomalous than out-of-bag ones
     assert oob[y == 0].mean() > model.decision_function(X)[y == 0].mean()
+    # the default cut flags the training prevalence of the out-of-bag scores
+    np.testing.assert_array_equal(model.oob_scores_, oob)
+    assert model.cut_ == pytest.approx(np.quantile(oob, 1 - y.mean()))
 
 
 def _average_c(n: int) -> float:
