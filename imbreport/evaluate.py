@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from imbreport import metrics as m
 from imbreport import workers
@@ -436,36 +437,141 @@ def _cost_rank(spec: StrategySpec) -> int:
 def _run_all(specs, layout, X, y, splits, objective, tuning, n_jobs, progress):
     from joblib import Parallel, delayed
 
-    tasks = [(spec, split) for spec in sorted(specs, key=_cost_rank) for split in splits]
-    total = len(tasks)
+    groups = sorted(_groups(specs, layout, tuning), key=lambda g: min(map(_cost_rank, g)))
+    tasks = [(group, split) for group in groups for split in splits]
+    total = len(specs) * len(splits)
     if n_jobs == 1:
         from threadpoolctl import threadpool_limits
 
         outcomes = []
         # one BLAS thread a fit where it pays (as in the workers); all of them otherwise
         with threadpool_limits(layout.threads):
-            for i, (spec, split) in enumerate(tasks):
-                outcomes.append(fit_one(spec, layout, X, y, split, objective, tuning))
+            for group, split in tasks:
+                outcomes.extend(fit_group(group, layout, X, y, split, objective, tuning))
                 if progress:
-                    progress(i + 1, total)
+                    progress(len(outcomes), total)
         return outcomes
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
     outcomes = []
     generator = runner(
-        delayed(_fit_one_without_split)(spec, layout, X, y, split, objective, tuning)
-        for spec, split in tasks
+        delayed(_fit_group_without_split)(group, layout, X, y, split, objective, tuning)
+        for group, split in tasks
     )
-    for i, ((_spec, split), outcome) in enumerate(zip(tasks, generator, strict=True)):
-        outcomes.append(replace(outcome, split=split))
+    for (_group, split), group_outcomes in zip(tasks, generator, strict=True):
+        outcomes.extend(replace(outcome, split=split) for outcome in group_outcomes)
         if progress:
-            progress(i + 1, total)
+            progress(len(outcomes), total)
     return outcomes
 
 
-def _fit_one_without_split(*args) -> FoldOutcome:
-    """``fit_one`` in a worker: the outcome travels back without its split's row indices (a
+def _groups(specs, layout: FeatureLayout, tuning: _Tuning) -> list[tuple[StrategySpec, ...]]:
+    """Strategies fitted together on a split: on large training parts, those whose pipelines
+    start with the same preprocessing (fitted on the same rows) share it; otherwise one each."""
+    if not (tuning.possible and tuning.validation_fraction is not None):
+        return [(spec,) for spec in specs]
+    together: dict[str, list[StrategySpec]] = {}
+    for spec in specs:
+        together.setdefault(_shared_step_key(spec, layout) or spec.name, []).append(spec)
+    return [tuple(group) for group in together.values()]
+
+
+def _shared_step_key(spec: StrategySpec, layout: FeatureLayout) -> str | None:
+    """What identifies a supervised pipeline's first (preprocessing) step, unfitted."""
+    from joblib import hash as joblib_hash
+
+    if spec.name in ("majority", "isolation_forest"):
+        return None
+    name, step = spec.build(layout).steps[0]
+    return f"preprocess:{joblib_hash(step)}" if name == "preprocess" else None
+
+
+def _fit_group_without_split(*args) -> list[FoldOutcome]:
+    """``fit_group`` in a worker: the outcomes travel back without their split's row indices (a
     copy of them per outcome would cost the main process hundreds of MB on large files)."""
-    return replace(fit_one(*args), split=None)
+    return [replace(outcome, split=None) for outcome in fit_group(*args)]
+
+
+def fit_group(specs, layout, X, y, split, objective, tuning) -> list[FoldOutcome]:
+    """Fit several strategies on one split; the rows they read are gathered once, and a first
+    pipeline step they share is fitted and applied once (``_SharedRows``)."""
+    shared = _SharedRows(X, y, split) if len(specs) > 1 else None
+    return [fit_one(spec, layout, X, y, split, objective, tuning, shared) for spec in specs]
+
+
+class _SharedRows:
+    """What the strategies of one group read from one split, computed once: the gathered rows
+    of the split's row sets, the case-control sample, and the shared preprocessing step."""
+
+    def __init__(self, X, y: np.ndarray, split: Split):
+        self.X, self.y, self.split = X, y, split
+        self._gathered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._samples: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+        self._steps: dict[str, _SharedStep] = {}
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """``X[rows]``, gathered once per row set (the same array object every time)."""
+        found = self._gathered.get(id(rows))
+        if found is None or found[0] is not rows:
+            found = (rows, self.X[rows])
+            self._gathered[id(rows)] = found
+        return found[1]
+
+    def case_control(self, max_negatives: int, seed: int) -> tuple[np.ndarray, float]:
+        """The sampled fitting rows (one array object) and the share of negatives kept."""
+        from imbreport.strategies import case_control_rows
+
+        key = (max_negatives, seed)
+        if key not in self._samples:
+            fit = self.split.fit
+            rows, rate = case_control_rows(self.y[fit], max_negatives, seed)
+            self._samples[key] = (fit[rows], rate)
+        return self._samples[key]
+
+    def share_first_step(self, pipeline) -> None:
+        """Put the group's shared copy of the pipeline's preprocessing step in its place."""
+        from imbreport.strategies import NegativeSampleClassifier
+
+        inner = pipeline.estimator if isinstance(pipeline, NegativeSampleClassifier) else pipeline
+        name, step = inner.steps[0]
+        if name != "preprocess":
+            return
+        from joblib import hash as joblib_hash
+
+        key = joblib_hash(step)
+        shared = self._steps.setdefault(key, _SharedStep(step))
+        inner.steps[0] = (name, shared)
+
+
+class _SharedStep(TransformerMixin, BaseEstimator):
+    """A preprocessing step fitted once and applied once per array for a group's pipelines.
+
+    Fitting it again on the very array it was fitted on changes nothing (any other array fits a
+    fresh copy); ``transform`` remembers its output for each array it was given. Cloning
+    returns the same object, so a wrapper that clones its pipeline still shares it.
+    """
+
+    def __init__(self, step=None):
+        self.step = step
+
+    def __sklearn_clone__(self):
+        return self
+
+    def fit(self, X, y=None, **params):
+        if getattr(self, "fitted_on_", None) is not X:
+            self.step_ = clone(self.step).fit(X, y)
+            self.fitted_on_ = X
+            self.memo_ = {}
+        return self
+
+    def transform(self, X):
+        found = self.memo_.get(id(X))
+        if found is None or found[0] is not X:
+            found = (X, self.step_.transform(X))
+            self.memo_[id(X)] = found
+        return found[1]
+
+    def fit_transform(self, X, y=None, **params):
+        return self.fit(X, y).transform(X)
 
 
 def fit_one(
@@ -476,8 +582,10 @@ def fit_one(
     split: Split,
     objective: Objective,
     tuning: _Tuning,
+    shared: _SharedRows | None = None,
 ) -> FoldOutcome:
-    """Fit one strategy on one training part and score its held-out rows."""
+    """Fit one strategy on one training part and score its held-out rows (reading shared rows and
+    preprocessing from ``shared`` when several strategies of a group use them)."""
 
     started = time.perf_counter()
     if tuning.possible and tuning.validation_fraction is not None and split.fit is None:
@@ -489,9 +597,9 @@ def fit_one(
             fitting = _fitting_rows(split) if spec.tunable and tuning.possible else split.train
             pipeline = _with_negative_sampling(pipeline, spec, layout, y[fitting])
             model, threshold, out_of_bag = _fit_and_tune(
-                pipeline, spec, X, y, split, objective, tuning, layout.seed
+                pipeline, spec, X, y, split, objective, tuning, layout.seed, shared
             )
-            X_test = X[split.test]
+            X_test = X[split.test] if shared is None else shared.take(split.test)
             if spec.response_method == "decision_function":
                 scores = model.decision_function(X_test)
                 default_threshold = float(model.cut_ if hasattr(model, "cut_") else model[-1].cut_)
@@ -545,36 +653,46 @@ def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, y_fitting: np
     )
 
 
-def _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed):
+def _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed, shared=None):
     """Large training parts: fit once on ``split.fit``, tune the threshold on ``split.validation``.
 
     The same as ``TunedThresholdClassifierCV(cv=fraction, refit=False)``, which would fit the
     pipeline twice on the same rows. Rows are picked from ``X`` by index and only those a model
-    is fitted on are gathered (case-control sampled rows; a stratified sample for the forest).
+    is fitted on are gathered (case-control sampled rows; a stratified sample for the forest);
+    with ``shared``, once for the whole group, which also shares the preprocessing step.
     """
     from sklearn.model_selection import TunedThresholdClassifierCV
 
     from imbreport.strategies import NegativeSampleClassifier, case_control_rows
 
+    take = (lambda rows: X[rows]) if shared is None else shared.take
+    if shared is not None:
+        shared.share_first_step(pipeline)
     fit_rows = split.fit
     if isinstance(pipeline, NegativeSampleClassifier):
-        rows, rate = case_control_rows(y[fit_rows], pipeline.max_negatives, pipeline.random_state)
-        model = pipeline.fit_sampled(X[fit_rows[rows]], y[fit_rows[rows]], rate)
+        if shared is None:
+            rows, rate = case_control_rows(
+                y[fit_rows], pipeline.max_negatives, pipeline.random_state
+            )
+            sampled = fit_rows[rows]
+        else:
+            sampled, rate = shared.case_control(pipeline.max_negatives, pipeline.random_state)
+        model = pipeline.fit_sampled(take(sampled), y[sampled], rate)
     else:
         if spec.name == "isolation_forest" and len(fit_rows) > FOREST_FIT_ROWS:
             fit_rows = _stratified_sample(fit_rows, y, FOREST_FIT_ROWS, seed)
-        model = pipeline.fit(X[fit_rows], y[fit_rows])
+        model = pipeline.fit(take(fit_rows), y[fit_rows])
     tuner = TunedThresholdClassifierCV(
         model,
         scoring=objective.scorer(),
         response_method=spec.response_method,
         cv="prefit",
         refit=False,
-    ).fit(X[split.validation], y[split.validation])
+    ).fit(take(split.validation), y[split.validation])
     return model, float(tuner.best_threshold_)
 
 
-def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed):
+def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed, shared=None):
     """The fitted model, its tuned threshold (``None`` when not tuned) and whether the threshold
     was tuned on out-of-bag scores, by the cheapest way that suits this training part."""
     from sklearn.model_selection import TunedThresholdClassifierCV
@@ -589,7 +707,8 @@ def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed):
         if tuned is not None:
             return (*tuned, True)
     if tuning.validation_fraction is not None:
-        return (*_fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed), False)
+        tuned = _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed, shared)
+        return (*tuned, False)
     X_train, y_train = X[split.train], y[split.train]
     tuner = TunedThresholdClassifierCV(
         pipeline,

@@ -568,3 +568,37 @@ def test_case_control_note_counts_the_rows_models_are_fitted_on():
     big = ev._with_validation(Split(0, 0, np.arange(len(y_big)), np.array([], int)), y_big, 0.2, 0)
     (note,) = ev._case_control_note(y_big, [big])
     assert "up to 20,000 of 48,000" in note  # 25 × 800 positives, of the fitting share's negatives
+
+
+@pytest.mark.parametrize("case_control", [False, True])
+def test_strategies_sharing_their_preprocessing_get_the_same_results_as_alone(
+    case_control, monkeypatch
+):
+    from imbreport import evaluate as ev
+
+    if case_control:  # models fitted on every positive and a sample of negatives
+        monkeypatch.setattr(ev, "MIN_FIT_NEGATIVES", 500)
+        monkeypatch.setattr(ev, "NEGATIVES_PER_POSITIVE", 5)
+
+    rng = np.random.default_rng(6)
+    n = 4000
+    y = (rng.random(n) < 0.03).astype(int)
+    X = np.column_stack(
+        [rng.normal(size=n) + y, rng.normal(size=n), rng.integers(0, 4, n).astype(float)]
+    )
+    X[rng.random(X.shape) < 0.01] = np.nan
+    layout = FeatureLayout((0, 1), (2,), seed=3)
+    tuning = _Tuning(3, 0.2)
+    split = ev._with_validation(make_splits(y, make_config(seed=0))[0][0], y, 0.2, 3)
+    specs = select_strategies(("logreg", "undersample", "oversample", "balanced", "smote"))
+    groups = ev._groups(specs, layout, tuning)
+    assert ("logreg", "undersample", "oversample", "balanced") in [
+        tuple(s.name for s in g) for g in groups
+    ]
+    objective = parse_objective("f1")
+    together = ev.fit_group(specs, layout, X, y, split, objective, tuning)
+    for spec, shared in zip(specs, together, strict=True):
+        alone = fit_one(spec, layout, X, y, split, objective, tuning)
+        assert shared.error is None and alone.error is None
+        np.testing.assert_array_equal(shared.scores, alone.scores)
+        assert shared.threshold == alone.threshold
