@@ -43,6 +43,7 @@ STRATEGIES = (
 )
 STRATEGY_NAMES = ", ".join(STRATEGIES)
 CONFIG_SOURCE = "imbreport.config_source"
+CONFIG_SKIPPED = "imbreport.config_skipped"
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -279,7 +280,12 @@ def config_callback(read_pyproject: bool) -> Callable[..., None]:
     """The eager ``--config`` callback: the file's options become the command's defaults."""
 
     def load(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-        from imbreport.configfile import find_pyproject_options, read_toml, to_default_map
+        from imbreport.configfile import (
+            find_pyproject_options,
+            option_names,
+            read_toml,
+            to_default_map,
+        )
 
         if value is not None:
             source, table = value, read_toml(value)
@@ -288,9 +294,14 @@ def config_callback(read_pyproject: bool) -> Callable[..., None]:
             if found is None:
                 return
             source, table = found
-        defaults = to_default_map(table, ctx.command, ctx, source)
+        # demo shares analyze's config files; the keys that describe the data do not apply to it
+        analyze_only = frozenset(option_names(analyze)) - frozenset(option_names(ctx.command))
+        defaults = to_default_map(table, ctx.command, ctx, source, ignored=analyze_only)
         ctx.default_map = {**(ctx.default_map or {}), **defaults}
         ctx.meta[CONFIG_SOURCE] = source
+        skipped = sorted(k for k in table if k.replace("-", "_") in analyze_only)
+        if skipped:
+            ctx.meta[CONFIG_SKIPPED] = skipped
 
     return load
 
@@ -470,9 +481,14 @@ def _shared_options(read_pyproject: bool) -> list:
 def _collect(kwargs: dict) -> tuple[dict, Messages, bool]:
     messages = Messages(kwargs.pop("quiet"), kwargs.pop("verbose"))
     debug = kwargs.pop("debug")
-    source = click.get_current_context().meta.get(CONFIG_SOURCE)
-    if source:
-        messages.detail(f"Options read from {source}.")
+    meta = click.get_current_context().meta
+    if meta.get(CONFIG_SOURCE):
+        messages.detail(f"Options read from {meta[CONFIG_SOURCE]}.")
+    if meta.get(CONFIG_SKIPPED):
+        messages.info(
+            f"Note: {', '.join(meta[CONFIG_SKIPPED])} in {meta[CONFIG_SOURCE]} describe your own "
+            "data; demo uses its bundled dataset and leaves them aside."
+        )
     kwargs["timings"] = not kwargs.pop("no_timings")
     kwargs["paper"] = kwargs["paper"].lower()
     return kwargs, messages, debug

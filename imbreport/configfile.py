@@ -52,13 +52,20 @@ def find_pyproject_options(folder: str = ".") -> tuple[str, dict[str, Any]] | No
 
 
 def to_default_map(
-    table: dict[str, Any], command: click.Command, ctx: click.Context, source: str
+    table: dict[str, Any],
+    command: click.Command,
+    ctx: click.Context,
+    source: str,
+    ignored: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Check every key of ``table`` against ``command``'s options and convert its value."""
+    """Check every key of ``table`` against ``command``'s options and convert its value; keys
+    named in ``ignored`` (options of another command sharing the file) are skipped."""
     options = option_names(command)
     default_map = {}
     for key, value in table.items():
         name = key.replace("-", "_")
+        if name in ignored and name not in options:
+            continue
         if name not in options:
             raise ConfigFileError(_unknown_key(source, key, options))
         param = options[name]

@@ -439,6 +439,23 @@ def test_a_bad_config_file_exits_2_naming_the_key(tmp_path, monkeypatch, content
     assert not Path("r.json").exists()
 
 
+def test_demo_shares_a_config_file_and_says_which_data_keys_it_leaves_aside(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("imbreport.toml").write_text(
+        'target = "Class"\npositive-label = "yes"\nbootstrap = 200\nstrategies = ["logreg"]\n',
+        encoding="utf-8",
+    )
+    result = invoke(["demo", "--config", "imbreport.toml", "-o", "r.json"])
+    assert result.exit_code == 0, result.output
+    assert "positive-label, target in imbreport.toml" in result.stderr
+    report = json.loads(Path("r.json").read_text(encoding="utf-8"))
+    assert report["config"]["bootstrap"] == 200  # the keys that apply to demo still do
+    assert report["dataset"]["target"] == "label"
+    Path("imbreport.toml").write_text('targett = "Class"\n', encoding="utf-8")
+    result = invoke(["demo", "--config", "imbreport.toml", "-o", "r.json"])
+    assert result.exit_code == 2 and "unknown key 'targett'" in result.stderr
+
+
 # --- atomic output ---------------------------------------------------------------------------
 
 
