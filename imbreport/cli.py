@@ -143,7 +143,7 @@ def describe_data(report: Report, messages: Messages) -> None:
     ds = report.results.dataset
     messages.info(
         f"Target column '{ds.target}' ({ds.target_chosen_by}); positive class '{ds.positive_label}': "
-        f"{ds.positives:,} of {ds.rows_used:,} rows ({ds.prevalence:.2%})."
+        f"{ds.describe_positives()}."
     )
     for warning in report.results.warnings:
         messages.detail(f"Warning: {warning}")

@@ -97,8 +97,22 @@ class Dataset:
         return int(self.y.sum())
 
     @property
+    def represented_negatives(self) -> float:
+        """The negatives the used rows stand for: with ``--sample``, those of the whole file."""
+        return (self.rows_used - self.positives) / self.sampling_rate
+
+    def describe_positives(self) -> str:
+        """ "2,000 of 200,000 rows (1.00%)", and the whole file's prevalence after ``--sample``."""
+        text = f"{self.positives:,} of {self.rows_used:,} rows"
+        if self.sampling_rate >= 1:
+            return f"{text} ({self.prevalence:.2%})"
+        return f"{text} after --sample; {self.prevalence:.2%} of the whole file"
+
+    @property
     def prevalence(self) -> float:
-        return self.positives / max(self.rows_used, 1)
+        """The share of positives in the data the metrics describe (the whole file when
+        ``--sample`` kept only some negatives; the chance level of PR-AUC)."""
+        return self.positives / max(self.positives + self.represented_negatives, 1)
 
     def summary(self) -> dict[str, Any]:
         """The JSON ``dataset`` block."""
@@ -115,7 +129,7 @@ class Dataset:
             "positives": self.positives,
             "negatives": self.rows_used - self.positives,
             "prevalence": _round(self.prevalence),
-            "imbalance_ratio": _round((self.rows_used - self.positives) / max(self.positives, 1)),
+            "imbalance_ratio": _round(self.represented_negatives / max(self.positives, 1)),
             "features": {"numeric": list(self.numeric), "categorical": list(self.categorical)},
             "dropped_columns": dict(self.dropped_columns),
             "missing_values": dict(self.missing),

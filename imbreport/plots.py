@@ -230,11 +230,18 @@ def figure_class_balance(report: Report) -> Figure:
     ax.set_xlim(0, max(counts) * 1.25)
     ax.grid(axis="y", visible=False)
     title = f"{ratio:.1f} negatives for every positive"
+    sampled = (
+        ""
+        if ds.sampling_rate >= 1
+        else f" The bars count the rows used: --sample kept {ds.sampling_rate:.2%} of the "
+        f"negatives, so the whole file has about {ratio:.1f} negatives per positive "
+        f"(prevalence {ds.prevalence:.2%})."
+    )
     return Figure(
         "class-balance",
         f"Class balance: {title}",
         f"The positive class '{_label(ds.positive_label)}' (orange) is {ds.positives:,} of "
-        f"{ds.rows_used:,} rows ({ds.prevalence:.2%}).",
+        f"{ds.rows_used:,} rows ({ds.positives / max(ds.rows_used, 1):.2%}).{sampled}",
         f"Horizontal bar chart of rows per class: {ds.positives:,} positives and "
         f"{ds.rows_used - ds.positives:,} negatives, an imbalance ratio of {ratio:.1f} to 1.",
         svg=_svg(fig, "class-balance"),

@@ -74,7 +74,12 @@ def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
         ],
         "number": {sid: i + 1 for i, (sid, _) in enumerate(sections)},
         "heading": dict(sections),
-        "facts": f"{ds.rows_used:,} rows · {ds.positives:,} positives ({ds.prevalence:.2%})",
+        "facts": (
+            f"{ds.rows_used:,} rows · {ds.positives:,} positives ({ds.prevalence:.2%})"
+            if ds.sampling_rate >= 1
+            else f"{ds.rows_used:,} rows used (--sample) · {ds.positives:,} positives "
+            f"({ds.prevalence:.2%} of the whole file)"
+        ),
         "gates": [g.to_dict() for g in report.gates],
         "gates_failed": [g.message for g in report.gates if not g.passed],
         "changes": report.changes,

@@ -382,6 +382,13 @@ def test_sample_option_reports_the_reweighting():
     assert results.dataset.rows_used == 600
     assert results.dataset.rows_read == 3000
     assert any("--sample" in note for note in results.protocol.notes)
+    # prevalence, imbalance ratio and the chance level describe the whole file, like the metrics
+    full = frame["target"].mean()
+    assert results.dataset.prevalence == pytest.approx(full, rel=0.02)
+    assert results.dataset.positives / 600 > 3 * full  # the sample itself is much richer
+    summary = results.dataset.summary()
+    assert summary["imbalance_ratio"] == pytest.approx((1 - full) / full, rel=0.02)
+    assert "of the whole file" in results.dataset.describe_positives()
 
 
 def test_median_imputer_fills_with_training_medians():
