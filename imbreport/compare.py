@@ -104,9 +104,17 @@ def significant(previous: dict | None, current: dict | None) -> bool:
     return not _inside(after, previous["ci"]) and not _inside(before, current["ci"])
 
 
+def _rows_represented(dataset: dict[str, Any]) -> int:
+    """The rows a run's figures describe: with ``--sample``, every positive and the negatives
+    the sampled ones stand for (the whole file)."""
+    rate = dataset.get("sampling_rate") or 1.0
+    negatives = dataset["rows_used"] - dataset["positives"]
+    return round(dataset["positives"] + negatives / rate)
+
+
 def prevalence_shift(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     """The change in prevalence and whether a two-proportion z-test finds it significant."""
-    n0, n1 = previous["rows_used"], current["rows_used"]
+    n0, n1 = _rows_represented(previous), _rows_represented(current)
     p0, p1 = previous["positives"] / max(n0, 1), current["positives"] / max(n1, 1)
     pooled = (previous["positives"] + current["positives"]) / max(n0 + n1, 1)
     spread = math.sqrt(pooled * (1 - pooled) * (1 / max(n0, 1) + 1 / max(n1, 1)))

@@ -586,3 +586,15 @@ def test_parse_gate_reports_what_was_expected():
     spec = parse_gate(" recommended . pr_auc = 0.6 ", "under", STRATEGIES)
     assert (spec.strategy, spec.metric, spec.limit) == (None, "pr_auc", 0.6)
     assert spec.option == "--fail-under recommended.pr_auc=0.6"
+
+
+def test_prevalence_shift_compares_whole_files_when_negatives_were_sampled():
+    from imbreport.compare import prevalence_shift
+
+    full = {"rows_used": 100_000, "positives": 200, "sampling_rate": 1.0}
+    sampled = {"rows_used": 20_160, "positives": 200, "sampling_rate": 0.2}  # same file, --sample
+    shift = prevalence_shift(full, sampled)
+    assert shift["current"] == pytest.approx(0.002) and not shift["significant"]
+    assert shift["current_rows"] == 100_000 and shift["difference"] == 0
+    older = {"rows_used": 100_000, "positives": 200}  # a report without sampling_rate
+    assert prevalence_shift(older, full)["difference"] == 0
