@@ -602,7 +602,7 @@ def fit_one(
             X_test = X[split.test] if shared is None else shared.take(split.test)
             if spec.response_method == "decision_function":
                 scores = model.decision_function(X_test)
-                default_threshold = float(model.cut_ if hasattr(model, "cut_") else model[-1].cut_)
+                default_threshold = float(model[-1].cut_)  # the forest is never wrapped
             else:
                 scores = model.predict_proba(X_test)[:, 1]
                 default_threshold = 0.5

@@ -252,11 +252,6 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
             return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
         return self.estimator_.predict(X)
 
-    @property
-    def cut_(self):
-        """The Isolation Forest's default cut, when it is the wrapped model."""
-        return self.estimator_[-1].cut_
-
 
 def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, random_state):
     """SMOTE / SMOTENC / SMOTEN whose ``k_neighbors`` shrinks to fit a small minority class.

@@ -13,9 +13,6 @@ from __future__ import annotations
 import os
 import threading
 
-#: The background start, while it runs (``start`` is idempotent within one analysis).
-_starting: list[threading.Thread] = []
-
 
 def count(n_jobs: int) -> int:
     """The number of worker processes for the ``n_jobs`` option (-1 or 0: one per core)."""
@@ -24,9 +21,7 @@ def count(n_jobs: int) -> int:
 
 
 def start(n_jobs: int) -> threading.Thread:
-    """Start ``n_jobs`` worker processes in a background thread (or return the start in progress)."""
-    if _starting and _starting[0].is_alive():
-        return _starting[0]
+    """Start ``n_jobs`` worker processes in a background thread; join it before the fits."""
 
     def run() -> None:
         from joblib import Parallel, delayed
@@ -38,7 +33,6 @@ def start(n_jobs: int) -> threading.Thread:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    _starting[:] = [thread]
     return thread
 
 
