@@ -476,12 +476,17 @@ def _groups(specs, layout: FeatureLayout, tuning: _Tuning) -> list[tuple[Strateg
 
 
 def _shared_step_key(spec: StrategySpec, layout: FeatureLayout) -> str | None:
-    """What identifies a supervised pipeline's first (preprocessing) step, unfitted."""
-    from joblib import hash as joblib_hash
-
+    """What identifies a supervised strategy's preprocessing step (``None``: nothing to share)."""
     if spec.name in ("majority", "isolation_forest"):
         return None
-    name, step = spec.build(layout).steps[0]
+    return _first_step_key(spec.build(layout))
+
+
+def _first_step_key(pipeline) -> str | None:
+    """What identifies a pipeline's first step when it is its preprocessing, unfitted."""
+    from joblib import hash as joblib_hash
+
+    name, step = pipeline.steps[0]
     return f"preprocess:{joblib_hash(step)}" if name == "preprocess" else None
 
 
@@ -494,7 +499,7 @@ def _fit_group_without_split(*args) -> list[FoldOutcome]:
 def fit_group(specs, layout, X, y, split, objective, tuning) -> list[FoldOutcome]:
     """Fit several strategies on one split; the rows they read are gathered once, and a first
     pipeline step they share is fitted and applied once (``_SharedRows``)."""
-    shared = _SharedRows(X, y, split) if len(specs) > 1 else None
+    shared = _SharedRows(X, y, split, share_steps=len(specs) > 1)
     return [fit_one(spec, layout, X, y, split, objective, tuning, shared) for spec in specs]
 
 
@@ -502,19 +507,15 @@ class _SharedRows:
     """What the strategies of one group read from one split, computed once: the gathered rows
     of the split's row sets, the case-control sample, and the shared preprocessing step."""
 
-    def __init__(self, X, y: np.ndarray, split: Split):
-        self.X, self.y, self.split = X, y, split
+    def __init__(self, X, y: np.ndarray, split: Split, share_steps: bool = False):
+        self.X, self.y, self.split, self.share_steps = X, y, split, share_steps
         self._gathered: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._samples: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
         self._steps: dict[str, _SharedStep] = {}
 
     def take(self, rows: np.ndarray) -> np.ndarray:
         """``X[rows]``, gathered once per row set (the same array object every time)."""
-        found = self._gathered.get(id(rows))
-        if found is None or found[0] is not rows:
-            found = (rows, self.X[rows])
-            self._gathered[id(rows)] = found
-        return found[1]
+        return _once_per_array(self._gathered, rows, self.X.__getitem__)
 
     def case_control(self, max_negatives: int, seed: int) -> tuple[np.ndarray, float]:
         """The sampled fitting rows (one array object) and the share of negatives kept."""
@@ -528,18 +529,25 @@ class _SharedRows:
         return self._samples[key]
 
     def share_first_step(self, pipeline) -> None:
-        """Put the group's shared copy of the pipeline's preprocessing step in its place."""
+        """Put the group's shared copy of the pipeline's preprocessing step in its place (when
+        the group has several strategies)."""
         from imbreport.strategies import NegativeSampleClassifier
 
         inner = pipeline.estimator if isinstance(pipeline, NegativeSampleClassifier) else pipeline
-        name, step = inner.steps[0]
-        if name != "preprocess":
-            return
-        from joblib import hash as joblib_hash
+        key = _first_step_key(inner) if self.share_steps else None
+        if key is not None:
+            name, step = inner.steps[0]
+            inner.steps[0] = (name, self._steps.setdefault(key, _SharedStep(step)))
 
-        key = joblib_hash(step)
-        shared = self._steps.setdefault(key, _SharedStep(step))
-        inner.steps[0] = (name, shared)
+
+def _once_per_array(memo: dict, array, compute):
+    """``compute(array)``, computed once per array object (``memo`` keys them by identity and
+    keeps them alive, so an identity is never reused for another array)."""
+    found = memo.get(id(array))
+    if found is None or found[0] is not array:
+        found = (array, compute(array))
+        memo[id(array)] = found
+    return found[1]
 
 
 class _SharedStep(TransformerMixin, BaseEstimator):
@@ -564,11 +572,7 @@ class _SharedStep(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        found = self.memo_.get(id(X))
-        if found is None or found[0] is not X:
-            found = (X, self.step_.transform(X))
-            self.memo_[id(X)] = found
-        return found[1]
+        return _once_per_array(self.memo_, X, self.step_.transform)
 
     def fit_transform(self, X, y=None, **params):
         return self.fit(X, y).transform(X)
@@ -590,6 +594,7 @@ def fit_one(
     started = time.perf_counter()
     if tuning.possible and tuning.validation_fraction is not None and split.fit is None:
         split = _with_validation(split, y, tuning.validation_fraction, layout.seed)  # called alone
+    shared = shared or _SharedRows(X, y, split)
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
@@ -599,7 +604,7 @@ def fit_one(
             model, threshold, out_of_bag = _fit_and_tune(
                 pipeline, spec, X, y, split, objective, tuning, layout.seed, shared
             )
-            X_test = X[split.test] if shared is None else shared.take(split.test)
+            X_test = shared.take(split.test)
             if spec.response_method == "decision_function":
                 scores = model.decision_function(X_test)
                 default_threshold = float(model[-1].cut_)  # the forest is never wrapped
@@ -653,46 +658,38 @@ def _with_negative_sampling(pipeline, spec, layout: FeatureLayout, y_fitting: np
     )
 
 
-def _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed, shared=None):
+def _fit_then_tune_on_validation(pipeline, spec, X, y, split, objective, seed, shared):
     """Large training parts: fit once on ``split.fit``, tune the threshold on ``split.validation``.
 
     The same as ``TunedThresholdClassifierCV(cv=fraction, refit=False)``, which would fit the
     pipeline twice on the same rows. Rows are picked from ``X`` by index and only those a model
-    is fitted on are gathered (case-control sampled rows; a stratified sample for the forest);
-    with ``shared``, once for the whole group, which also shares the preprocessing step.
+    is fitted on are gathered (case-control sampled rows; a stratified sample for the forest),
+    through ``shared``: once for the whole group, which also shares the preprocessing step.
     """
     from sklearn.model_selection import TunedThresholdClassifierCV
 
-    from imbreport.strategies import NegativeSampleClassifier, case_control_rows
+    from imbreport.strategies import NegativeSampleClassifier
 
-    take = (lambda rows: X[rows]) if shared is None else shared.take
-    if shared is not None:
-        shared.share_first_step(pipeline)
+    shared.share_first_step(pipeline)
     fit_rows = split.fit
     if isinstance(pipeline, NegativeSampleClassifier):
-        if shared is None:
-            rows, rate = case_control_rows(
-                y[fit_rows], pipeline.max_negatives, pipeline.random_state
-            )
-            sampled = fit_rows[rows]
-        else:
-            sampled, rate = shared.case_control(pipeline.max_negatives, pipeline.random_state)
-        model = pipeline.fit_sampled(take(sampled), y[sampled], rate)
+        sampled, rate = shared.case_control(pipeline.max_negatives, pipeline.random_state)
+        model = pipeline.fit_sampled(shared.take(sampled), y[sampled], rate)
     else:
         if spec.name == "isolation_forest" and len(fit_rows) > FOREST_FIT_ROWS:
             fit_rows = _stratified_sample(fit_rows, y, FOREST_FIT_ROWS, seed)
-        model = pipeline.fit(take(fit_rows), y[fit_rows])
+        model = pipeline.fit(shared.take(fit_rows), y[fit_rows])
     tuner = TunedThresholdClassifierCV(
         model,
         scoring=objective.scorer(),
         response_method=spec.response_method,
         cv="prefit",
         refit=False,
-    ).fit(take(split.validation), y[split.validation])
+    ).fit(shared.take(split.validation), y[split.validation])
     return model, float(tuner.best_threshold_)
 
 
-def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed, shared=None):
+def _fit_and_tune(pipeline, spec, X, y, split, objective, tuning, seed, shared):
     """The fitted model, its tuned threshold (``None`` when not tuned) and whether the threshold
     was tuned on out-of-bag scores, by the cheapest way that suits this training part."""
     from sklearn.model_selection import TunedThresholdClassifierCV
