@@ -244,13 +244,8 @@ class NegativeSampleClassifier(ClassifierMixin, BaseEstimator):
             p = kept * p / (kept * p - p + 1.0)
         return np.column_stack([1.0 - p, p])
 
-    def decision_function(self, X):
-        return self.estimator_.decision_function(X)
-
     def predict(self, X):
-        if hasattr(self.estimator_, "predict_proba"):
-            return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
-        return self.estimator_.predict(X)
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
 def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, random_state):
@@ -268,19 +263,14 @@ def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, ra
     k = min(k_neighbors, int(counts[minority]) - 1)
     if k < 1 or counts[minority] == counts[1 - minority]:
         return X, y
-    if kind == "smoten":
-        sampler = SMOTEN
-        options = {}
-    elif kind == "smotenc":
-        sampler = SMOTENC
-        options = {"categorical_features": categorical}
-    else:
-        sampler = SMOTE
-        options = {}
-    if kind == "smoten":  # SMOTEN's distance uses both classes' category frequencies: all rows
-        rows = np.r_[np.flatnonzero(y == minority), np.flatnonzero(y != minority)]
-    else:  # SMOTE and SMOTENC learn from the minority rows alone: one majority row suffices
-        rows = np.r_[np.flatnonzero(y == minority), np.flatnonzero(y != minority)[:1]]
+    sampler = {"smoten": SMOTEN, "smotenc": SMOTENC}.get(kind, SMOTE)
+    options = {"categorical_features": categorical} if kind == "smotenc" else {}
+    # SMOTEN's distance uses both classes' category frequencies: every row. SMOTE and SMOTENC
+    # learn from the minority rows alone: one majority row suffices.
+    majority_rows = np.flatnonzero(y != minority)
+    if kind != "smoten":
+        majority_rows = majority_rows[:1]
+    rows = np.r_[np.flatnonzero(y == minority), majority_rows]
     resampled, _ = sampler(
         k_neighbors=k,
         random_state=random_state,
