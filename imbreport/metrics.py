@@ -123,8 +123,7 @@ class RankedScores:
         return precision, self.tps / self.tps[-1]
 
     def pr_auc(self) -> float:
-        precision, recall = self.precision_recall()
-        return float(max(0.0, np.sum(np.diff(np.r_[0.0, recall]) * precision)))
+        return float(max(0.0, _curve_areas(self.tps[None], self.fps[None])[0][0]))
 
     def roc(self) -> tuple[np.ndarray, np.ndarray]:
         """``roc_curve``'s points (with ``drop_intermediate``), from (0, 0)."""
@@ -135,8 +134,7 @@ class RankedScores:
         return np.r_[0.0, fps / self.fps[-1]], np.r_[0.0, tps / self.tps[-1]]
 
     def roc_auc(self) -> float:
-        fpr, tpr = self.roc()
-        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        return float(_curve_areas(self.tps[None], self.fps[None])[1][0])
 
     def ranking_metrics(self, probabilistic: bool) -> dict[str, float | None]:
         values: dict[str, float | None] = {
@@ -160,6 +158,19 @@ class RankedScores:
         tp = np.r_[0.0, self.tps][above]
         fp = np.r_[0.0, self.fps][above]
         return tp, fp
+
+
+def _curve_areas(tp: np.ndarray, fp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PR-AUC (``average_precision_score``'s step integral) and ROC-AUC (trapezoids) per row, from
+    the (weighted) positives and negatives at or above each distinct score, highest score first
+    (rows: one ranking, or one per bootstrap resample)."""
+    start = np.zeros((len(tp), 1))
+    recall = tp / tp[:, -1:]
+    precision = tp / np.maximum(tp + fp, 1e-12)
+    pr_auc = np.sum(np.diff(np.c_[start, recall], axis=1) * precision, axis=1)
+    tpr, fpr = np.c_[start, recall], np.c_[start, fp / fp[:, -1:]]
+    roc_auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+    return pr_auc, roc_auc
 
 
 def point_metrics(
@@ -376,13 +387,7 @@ def _accumulate(table, weights, y, inp: BootstrapInput, rankings) -> None:
         tp_cum = np.c_[np.zeros(len(weights)), np.cumsum(weights[:, positive_rows], axis=1)][
             :, positives_up_to
         ]
-        fp_cum = at_or_above - tp_cum
-        recall = tp_cum / total_pos[:, None]
-        precision = tp_cum / np.maximum(at_or_above, 1e-12)
-        pr_auc = np.sum(np.diff(np.c_[np.zeros(len(recall)), recall], axis=1) * precision, axis=1)
-        tpr = np.c_[np.zeros(len(recall)), recall]
-        fpr = np.c_[np.zeros(len(recall)), fp_cum / total_neg[:, None]]
-        roc_auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+        pr_auc, roc_auc = _curve_areas(tp_cum, at_or_above - tp_cum)
         free = {"pr_auc": pr_auc, "roc_auc": roc_auc}
         if inp.probabilistic:
             s = inp.scores[r]
