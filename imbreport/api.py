@@ -1,4 +1,9 @@
-"""The Python API, mirroring the CLI: ``analyze(data, target=..., **options) -> Report``."""
+"""The Python API and the one conductor of a run: ``analyze(data, target=..., **options)``.
+
+The order, as the CLI runs it too: check every option (and the gates and the previous report)
+→ load → evaluate → judge → illustrate → audit (gates, comparison) → ``Report``. The returned
+report can write itself (``report.write("report.html")``) and shows inline in a notebook.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +11,32 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 from imbreport import __version__
-from imbreport.errors import ConfigError, InputError
-from imbreport.model import Config, Report
+from imbreport import model as values
+from imbreport.errors import ConfigError, InputError, short_error
+from imbreport.options import Config, make_config
+from imbreport.reproducible import created_date
+
+__all__ = ["Report", "analyze", "build_report", "make_config", "read_previous"]
 
 
-def make_config(**options: Any) -> Config:
-    """A ``Config`` from keyword options; unknown names are an error that lists the valid ones."""
-    known = {f.name for f in fields(Config)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConfigError(
-            f"Unknown option(s): {', '.join(unknown)}. Valid options: {', '.join(sorted(known))}."
-        )
-    for key in ("categorical", "strategies"):
-        if isinstance(options.get(key), list | str):
-            value = options[key]
-            options[key] = tuple(value.split(",")) if isinstance(value, str) else tuple(value)
-    return Config(**options)
+@dataclass(frozen=True)
+class Report(values.Report):
+    """The report of a run (``model.Report``), able to write itself to a file."""
+
+    def write(self, path: str, **options: Any) -> None:
+        """Write the report to ``path``; the format follows the extension (.html .pdf .json .md)."""
+        from imbreport.render import write_report
+
+        write_report(self, path, **options)
+
+    def _repr_html_(self) -> str:
+        from imbreport.render import render_html
+
+        return render_html(self)
 
 
 def analyze(
@@ -44,16 +54,16 @@ def analyze(
 
     ``fail_under`` / ``fail_over`` are gate specs such as ``"pr_auc=0.6"`` or
     ``"xgboost.recall=0.8"``; ``compare`` is a previous JSON report (a path or its parsed dict).
-    Everything is checked before the (slow) evaluation starts.
+    Everything is checked before any file is read or the (slow) evaluation starts.
     """
     from imbreport.data import build_dataset, load_dataset
     from imbreport.evaluate import evaluate
     from imbreport.gates import check_selected, parse_gates
-    from imbreport.strategies import STRATEGIES
+    from imbreport.registry import STRATEGY_NAMES
 
     config = make_config(**options)
-    gates = parse_gates(fail_under, fail_over, tuple(STRATEGIES))
-    check_selected(gates, config.strategies)
+    gates = parse_gates(fail_under, fail_over, STRATEGY_NAMES)
+    check_selected(gates, config.analysis.strategies)
     if fail_if_worse and compare is None:
         raise ConfigError(
             "--fail-if-worse needs --compare PREVIOUS.json (the run to compare with)."
@@ -61,15 +71,16 @@ def analyze(
     previous = read_previous(compare)
     started = time.perf_counter()
     if isinstance(data, str | os.PathLike):
-        dataset = load_dataset(os.fspath(data), config, display_name=display_name)
+        dataset = load_dataset(os.fspath(data), config.analysis, display_name=display_name)
     else:
-        dataset = build_dataset(data, config, source_name=display_name or "dataframe")
+        dataset = build_dataset(data, config.analysis, source_name=display_name or "dataframe")
     load_seconds = time.perf_counter() - started
-    results = evaluate(dataset, config, progress=progress)
-    results.timings["load_seconds"] = round(load_seconds, 3)
-    return build_report(
+    results = evaluate(dataset, config.analysis, progress=progress)
+    report = build_report(
         results, config, gates=gates, previous=previous, fail_if_worse=fail_if_worse
     )
+    results.timings["load_seconds"] = round(load_seconds, 3)
+    return report
 
 
 def build_report(
@@ -80,23 +91,48 @@ def build_report(
     previous: Mapping[str, Any] | None = None,
     fail_if_worse: bool = False,
 ) -> Report:
-    """The ``Report`` of ``results``: advice, the gates checked, and the changes since ``previous``."""
+    """The ``Report`` of ``results``: the verdict, its advice and illustration, the gates checked,
+    and the changes since ``previous``."""
+    from dataclasses import replace
+
     from imbreport.compare import compare_reports
     from imbreport.gates import evaluate_gates
-    from imbreport.recommend import build_advice
+    from imbreport.recommend import build_advice, judge
 
+    verdict = judge(results)
+    illustration, warnings = _illustration(results, verdict, config)
     report = Report(
         results=results,
-        advice=build_advice(results),
+        verdict=verdict,
+        advice=build_advice(results, verdict),
         config=config,
         tool_version=__version__,
-        gates=evaluate_gates(results, gates),
+        warnings=results.warnings + warnings,
+        illustration=illustration,
+        gates=evaluate_gates(results, verdict.recommended.strategy, gates),
         created=created_date(),
     )
     if previous is None:
         return report
     changes = compare_reports(dict(previous), report.to_dict(), fail_if_worse=fail_if_worse)
     return replace(report, changes=changes)
+
+
+def _illustration(results, verdict, config: Config):
+    """The 2-D illustration (``None`` and a warning when it cannot be drawn: it must never sink
+    the report), and the time it took in ``results.timings``."""
+    from imbreport.illustrate import illustrate
+
+    started = time.perf_counter()
+    illustration, warnings = None, ()
+    try:
+        illustration = illustrate(
+            results.dataset, verdict.recommended.strategy, config.analysis.seed
+        )
+    except Exception as exc:
+        warnings = (f"The 2-D illustrations could not be drawn: {short_error(exc)}",)
+    results.timings["illustrate_seconds"] = round(time.perf_counter() - started, 3)
+    return illustration, warnings
 
 
 def read_previous(
@@ -121,23 +157,3 @@ def read_previous(
             "by imbreport (-o result.json)."
         ) from None
     return validate_previous(data, path)
-
-
-def source_date():
-    """``SOURCE_DATE_EPOCH`` as an aware UTC datetime, or ``None``: reproducible output shows
-    no wall-clock time, only the date a build system asks for."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
-        return None
-    import datetime
-
-    try:
-        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
-    except (ValueError, OverflowError, OSError):
-        raise ConfigError(f"SOURCE_DATE_EPOCH must be a Unix timestamp, got '{epoch}'.") from None
-
-
-def created_date() -> str | None:
-    """The report date (``YYYY-MM-DD``), only from ``SOURCE_DATE_EPOCH``."""
-    moment = source_date()
-    return None if moment is None else moment.strftime("%Y-%m-%d")

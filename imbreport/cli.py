@@ -1,4 +1,4 @@
-"""The command-line shell: parse options into a ``Config``, call the core, write outputs, exit.
+"""The command-line shell: parse options, call the conductor (``api.analyze``), write outputs, exit.
 
 Exit codes: 0 report written and every gate passed · 1 report written, a gate failed ·
 2 bad usage or input, nothing written · 3 internal error. Progress and messages go to stderr;
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from imbreport import __version__
+from imbreport.registry import STRATEGY_NAMES as STRATEGIES  # light: no scikit-learn
 
 if TYPE_CHECKING:
     from imbreport.model import Report
@@ -29,18 +30,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_TERMINATED = 128 + signal.SIGTERM
-#: The strategy registry's names (kept here so that parsing options never imports scikit-learn;
-#: a test checks them against ``imbreport.strategies.STRATEGIES``).
-STRATEGIES = (
-    "majority",
-    "logreg",
-    "undersample",
-    "oversample",
-    "smote",
-    "balanced",
-    "xgboost",
-    "isolation_forest",
-)
 STRATEGY_NAMES = ", ".join(STRATEGIES)
 CONFIG_SOURCE = "imbreport.config_source"
 CONFIG_SKIPPED = "imbreport.config_skipped"
@@ -121,7 +110,6 @@ def run_analysis(
     display_name: str | None = None,
 ) -> int:
     """The shared body of ``analyze`` and ``demo``: evaluate, render every output, return the code."""
-    from imbreport import workers
     from imbreport.api import analyze
 
     check_outputs(outputs)
@@ -131,7 +119,6 @@ def run_analysis(
         display_name=display_name if display_name is not None else data_path,
         **options,
     )
-    workers.release()  # they exit while the report renders, instead of at the end
     describe_data(report, messages)
     write_outputs(report, outputs, options.get("paper"), messages)
     describe_outcome(report, messages)
@@ -145,7 +132,7 @@ def describe_data(report: Report, messages: Messages) -> None:
         f"Target column '{ds.target}' ({ds.target_chosen_by}); positive class '{ds.positive_label}': "
         f"{ds.describe_positives()}."
     )
-    for warning in report.results.warnings:
+    for warning in report.warnings:
         messages.detail(f"Warning: {warning}")
 
 
@@ -154,9 +141,10 @@ def write_outputs(
 ) -> None:
     """Render every output first (a failure leaves every file untouched), then write each one
     atomically; ``-`` goes to stdout."""
-    from imbreport.render import output_format, render, write_atomic
+    from imbreport.render import Renderer, output_format, write_atomic
 
-    rendered = [(path, render(report, output_format(path), paper)) for path in outputs]
+    renderer = Renderer(report)
+    rendered = [(path, renderer.render(output_format(path), paper)) for path in outputs]
     for path, content in rendered:
         if path == "-":
             sys.stdout.buffer.write(content)
@@ -168,16 +156,16 @@ def write_outputs(
 
 def describe_outcome(report: Report, messages: Messages) -> None:
     """The recommendation, the changes and the gates on stderr; failures even with --quiet."""
-    recommended = report.results.recommended
+    recommended = report.verdict.recommended
     if recommended.strategy is None:
         messages.info("No strategy beats chance on this data.")
     else:
         at = "" if recommended.threshold is None else f" at threshold {recommended.threshold:.3f}"
         messages.info(f"Recommended: {recommended.strategy}{at}")
     if report.changes is not None:
-        for line in report.changes["highlights"]:
+        for line in report.changes.highlights:
             messages.detail(f"Change: {line}")
-        if report.changes["failed"]:
+        if report.changes.failed:
             click.echo(f"Worse than the previous run: {_drop(report.changes)}", err=True)
     for gate in report.gates:
         if gate.passed:
@@ -186,15 +174,15 @@ def describe_outcome(report: Report, messages: Messages) -> None:
             click.echo(f"Gate failed: {gate.message}", err=True)
 
 
-def _drop(changes: dict[str, Any]) -> str:
+def _drop(changes) -> str:
     """The significant drop that ``--fail-if-worse`` turned into exit code 1, in one sentence."""
-    primary = changes["primary"]
-    if primary["recommendation_lost"]:
+    primary = changes.primary
+    if primary.recommendation_lost:
         return "no strategy beats chance any more (--fail-if-worse)."
     return (
-        f"the recommended strategy's PR-AUC fell from {primary['previous']:.3f} "
-        f"({primary['previous_strategy']}) to {primary['current']:.3f} "
-        f"({primary['current_strategy']}), beyond the intervals (--fail-if-worse)."
+        f"the recommended strategy's PR-AUC fell from {primary.previous:.3f} "
+        f"({primary.previous_strategy}) to {primary.current:.3f} "
+        f"({primary.current_strategy}), beyond the intervals (--fail-if-worse)."
     )
 
 

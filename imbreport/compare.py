@@ -1,12 +1,13 @@
 """Comparing this run with a previous one (``--compare PREVIOUS.json``): the ``changes`` section.
 
-Pure functions on two JSON reports (``Report.to_dict()`` values): nothing is read or written here.
+Pure functions on two JSON reports (``Report.to_dict()`` values) that return a typed ``Changes``
+value: nothing is read or written here.
 A metric change is *significant* only when it exceeds the intervals: the new value lies outside
 the previous run's 95% interval **and** the previous value lies outside the new run's interval.
 Thresholded metrics are compared at each strategy's tuned threshold (as the gates read them).
 The prevalence shift is tested with a two-proportion z-test at the 5% level.
 
-``changes["failed"]`` is true only with ``--fail-if-worse`` and a significant drop of the
+``Changes.failed`` is true only with ``--fail-if-worse`` and a significant drop of the
 recommended strategy's primary metric (PR-AUC): the current recommendation against the previous
 one, or a recommendation lost because nothing beats chance any more.
 """
@@ -14,10 +15,18 @@ one, or a recommendation lost because nothing beats chance any more.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from imbreport.errors import InputError
-from imbreport.model import LOWER_IS_BETTER, METRIC_KEYS, SCHEMA_VERSION, THRESHOLD_FREE
+from imbreport.model import (
+    METRIC_KEYS,
+    SCHEMA_VERSION,
+    THRESHOLD_FREE,
+    improved,
+    metric_as_gated,
+    rounded,
+)
 
 PRIMARY_METRIC = "pr_auc"
 Z_95 = 1.959964
@@ -69,29 +78,132 @@ def _valid_strategy(item: Any) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class RunIdentity:
+    """Which run a report came from."""
+
+    source: str | None
+    sha256: str | None
+    created: str | None
+    tool_version: str | None
+    schema_version: str
+
+
+@dataclass(frozen=True)
+class PrevalenceShift:
+    """The prevalence before and now, and a two-proportion z-test of the difference."""
+
+    previous: float
+    current: float
+    difference: float
+    z: float
+    significant: bool
+    previous_rows: int
+    current_rows: int
+
+
+@dataclass(frozen=True)
+class RecommendationChange:
+    previous: str | None
+    current: str | None
+    changed: bool
+    previous_threshold: float | None
+    current_threshold: float | None
+    threshold_difference: float | None
+
+
+@dataclass(frozen=True)
+class PrimaryChange:
+    """The recommended strategy's PR-AUC now against the previously recommended one's."""
+
+    metric: str
+    previous_strategy: str | None
+    current_strategy: str | None
+    previous: float | None
+    current: float | None
+    difference: float | None
+    recommendation_lost: bool
+    significant_drop: bool
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    metric: str
+    at: str  # "threshold-free" | "tuned threshold"
+    previous: float | None
+    current: float | None
+    difference: float | None
+    significant: bool
+    direction: str  # "better" | "worse" | "within_intervals"
+
+
+@dataclass(frozen=True)
+class ThresholdChange:
+    previous: float | None
+    current: float | None
+    difference: float | None
+    outside_previous_spread: bool
+
+
+@dataclass(frozen=True)
+class StrategyChange:
+    name: str
+    status: str  # "compared" | "new" | "removed" | "skipped"
+    metrics: tuple[MetricChange, ...] = ()
+    threshold: ThresholdChange | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What moved since a previous run: the report's ``changes`` section and JSON block."""
+
+    previous: RunIdentity
+    notes: tuple[str, ...]
+    prevalence: PrevalenceShift
+    recommendation: RecommendationChange
+    primary: PrimaryChange
+    strategies: tuple[StrategyChange, ...]
+    worse: bool
+    fail_if_worse: bool
+    failed: bool
+    highlights: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``changes`` block."""
+        return json_ready(asdict(self))
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples as lists, recursively (``asdict`` keeps tuples)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
+
+
 def compare_reports(
     previous: dict[str, Any], current: dict[str, Any], *, fail_if_worse: bool = False
-) -> dict[str, Any]:
-    """The ``changes`` section: what moved between ``previous`` and ``current``."""
-    strategies = [
+) -> Changes:
+    """What moved between ``previous`` and ``current`` (both JSON reports)."""
+    strategies = tuple(
         _strategy_change(name, _by_name(previous, name), _by_name(current, name))
         for name in _strategy_names(previous, current)
-    ]
+    )
     primary = primary_change(previous, current)
-    worse = primary["significant_drop"]
-    changes = {
-        "previous": _identity(previous),
-        "notes": comparability_notes(previous, current),
-        "prevalence": prevalence_shift(previous["dataset"], current["dataset"]),
-        "recommendation": recommendation_change(previous, current),
-        "primary": primary,
-        "strategies": strategies,
-        "worse": worse,
-        "fail_if_worse": fail_if_worse,
-        "failed": bool(fail_if_worse and worse),
-    }
-    changes["highlights"] = highlights(changes)
-    return changes
+    worse = primary.significant_drop
+    changes = Changes(
+        previous=_identity(previous),
+        notes=tuple(comparability_notes(previous, current)),
+        prevalence=prevalence_shift(previous["dataset"], current["dataset"]),
+        recommendation=recommendation_change(previous, current),
+        primary=primary,
+        strategies=strategies,
+        worse=worse,
+        fail_if_worse=fail_if_worse,
+        failed=bool(fail_if_worse and worse),
+    )
+    return replace(changes, highlights=tuple(highlights(changes)))
 
 
 def significant(previous: dict | None, current: dict | None) -> bool:
@@ -112,39 +224,41 @@ def _rows_represented(dataset: dict[str, Any]) -> int:
     return round(dataset["positives"] + negatives / rate)
 
 
-def prevalence_shift(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def prevalence_shift(previous: dict[str, Any], current: dict[str, Any]) -> PrevalenceShift:
     """The change in prevalence and whether a two-proportion z-test finds it significant."""
     n0, n1 = _rows_represented(previous), _rows_represented(current)
     p0, p1 = previous["positives"] / max(n0, 1), current["positives"] / max(n1, 1)
     pooled = (previous["positives"] + current["positives"]) / max(n0 + n1, 1)
     spread = math.sqrt(pooled * (1 - pooled) * (1 / max(n0, 1) + 1 / max(n1, 1)))
     z = 0.0 if spread == 0 else (p1 - p0) / spread
-    return {
-        "previous": _round(p0),
-        "current": _round(p1),
-        "difference": _round(p1 - p0),
-        "z": _round(z, 3),
-        "significant": abs(z) > Z_95,
-        "previous_rows": n0,
-        "current_rows": n1,
-    }
+    return PrevalenceShift(
+        previous=rounded(p0),
+        current=rounded(p1),
+        difference=rounded(p1 - p0),
+        z=rounded(z, 3),
+        significant=abs(z) > Z_95,
+        previous_rows=n0,
+        current_rows=n1,
+    )
 
 
-def recommendation_change(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def recommendation_change(
+    previous: dict[str, Any], current: dict[str, Any]
+) -> RecommendationChange:
     """Which strategy and threshold were recommended before and now."""
     before, after = previous["recommended"], current["recommended"]
     threshold_before, threshold_after = before.get("threshold"), after.get("threshold")
-    return {
-        "previous": before.get("strategy"),
-        "current": after.get("strategy"),
-        "changed": before.get("strategy") != after.get("strategy"),
-        "previous_threshold": threshold_before,
-        "current_threshold": threshold_after,
-        "threshold_difference": _difference(threshold_before, threshold_after),
-    }
+    return RecommendationChange(
+        previous=before.get("strategy"),
+        current=after.get("strategy"),
+        changed=before.get("strategy") != after.get("strategy"),
+        previous_threshold=threshold_before,
+        current_threshold=threshold_after,
+        threshold_difference=_difference(threshold_before, threshold_after),
+    )
 
 
-def primary_change(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def primary_change(previous: dict[str, Any], current: dict[str, Any]) -> PrimaryChange:
     """The recommended strategy's PR-AUC now against the previously recommended one's."""
     name_before = previous["recommended"].get("strategy")
     name_after = current["recommended"].get("strategy")
@@ -154,16 +268,16 @@ def primary_change(previous: dict[str, Any], current: dict[str, Any]) -> dict[st
     value_before = before.get("value") if before else None
     value_after = after.get("value") if after else None
     dropped = value_before is not None and value_after is not None and value_after < value_before
-    return {
-        "metric": PRIMARY_METRIC,
-        "previous_strategy": name_before,
-        "current_strategy": name_after,
-        "previous": value_before,
-        "current": value_after,
-        "difference": _difference(value_before, value_after),
-        "recommendation_lost": lost,
-        "significant_drop": lost or (dropped and significant(before, after)),
-    }
+    return PrimaryChange(
+        metric=PRIMARY_METRIC,
+        previous_strategy=name_before,
+        current_strategy=name_after,
+        previous=value_before,
+        current=value_after,
+        difference=_difference(value_before, value_after),
+        recommendation_lost=lost,
+        significant_drop=lost or (dropped and significant(before, after)),
+    )
 
 
 def comparability_notes(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -189,50 +303,52 @@ def comparability_notes(previous: dict[str, Any], current: dict[str, Any]) -> li
     return notes
 
 
-def highlights(changes: dict[str, Any]) -> list[str]:
+def highlights(changes: Changes) -> list[str]:
     """The changes worth a reader's attention, one plain sentence each."""
     lines = []
-    prevalence = changes["prevalence"]
-    if prevalence["significant"]:
+    prevalence = changes.prevalence
+    if prevalence.significant:
         lines.append(
-            f"Prevalence shifted from {prevalence['previous']:.2%} to {prevalence['current']:.2%}."
+            f"Prevalence shifted from {prevalence.previous:.2%} to {prevalence.current:.2%}."
         )
-    recommendation = changes["recommendation"]
-    if recommendation["changed"]:
+    recommendation = changes.recommendation
+    if recommendation.changed:
         lines.append(
-            f"The recommendation changed from {recommendation['previous'] or 'none'} to "
-            f"{recommendation['current'] or 'none'}."
+            f"The recommendation changed from {recommendation.previous or 'none'} to "
+            f"{recommendation.current or 'none'}."
         )
-    primary = changes["primary"]
-    if primary["recommendation_lost"]:
+    primary = changes.primary
+    if primary.recommendation_lost:
         lines.append("No strategy beats chance any more: the recommendation was lost.")
-    elif primary["significant_drop"]:
+    elif primary.significant_drop:
         lines.append(
             f"The recommended strategy's PR-AUC dropped significantly, from "
-            f"{primary['previous']:.3f} ({primary['previous_strategy']}) to "
-            f"{primary['current']:.3f} ({primary['current_strategy']})."
+            f"{primary.previous:.3f} ({primary.previous_strategy}) to "
+            f"{primary.current:.3f} ({primary.current_strategy})."
         )
-    for strategy in changes["strategies"]:
-        for change in strategy["metrics"]:
-            if change["significant"]:
+    for strategy in changes.strategies:
+        for change in strategy.metrics:
+            if change.significant:
                 lines.append(
-                    f"{strategy['name']}: {change['metric']} {change['direction']}, "
-                    f"{change['previous']:.3f} to {change['current']:.3f}."
+                    f"{strategy.name}: {change.metric} {change.direction}, "
+                    f"{change.previous:.3f} to {change.current:.3f}."
                 )
     return lines
 
 
-def _strategy_change(name: str, before: dict | None, after: dict | None) -> dict[str, Any]:
+def _strategy_change(name: str, before: dict | None, after: dict | None) -> StrategyChange:
     status = _status(before, after)
-    out: dict[str, Any] = {"name": name, "status": status, "metrics": [], "threshold": None}
     if status != "compared":
-        return out
-    out["metrics"] = [
-        _metric_change(key, _metric(before, key) or {}, _metric(after, key) or {})
-        for key in METRIC_KEYS
-    ]
-    out["threshold"] = _threshold_change(before.get("threshold"), after.get("threshold"))
-    return out
+        return StrategyChange(name, status)
+    return StrategyChange(
+        name,
+        status,
+        metrics=tuple(
+            _metric_change(key, _metric(before, key) or {}, _metric(after, key) or {})
+            for key in METRIC_KEYS
+        ),
+        threshold=_threshold_change(before.get("threshold"), after.get("threshold")),
+    )
 
 
 def _status(before: dict | None, after: dict | None) -> str:
@@ -245,47 +361,41 @@ def _status(before: dict | None, after: dict | None) -> str:
     return "compared"
 
 
-def _metric_change(key: str, before: dict, after: dict) -> dict[str, Any]:
+def _metric_change(key: str, before: dict, after: dict) -> MetricChange:
     difference = _difference(before.get("value"), after.get("value"))
     is_significant = significant(before, after)
-    return {
-        "metric": key,
-        "at": "threshold-free" if key in THRESHOLD_FREE else "tuned threshold",
-        "previous": before.get("value"),
-        "current": after.get("value"),
-        "difference": difference,
-        "significant": is_significant,
-        "direction": _direction(key, difference) if is_significant else "within_intervals",
-    }
+    return MetricChange(
+        metric=key,
+        at="threshold-free" if key in THRESHOLD_FREE else "tuned threshold",
+        previous=before.get("value"),
+        current=after.get("value"),
+        difference=difference,
+        significant=is_significant,
+        direction=("better" if improved(key, difference) else "worse")
+        if is_significant
+        else "within_intervals",
+    )
 
 
-def _threshold_change(before: dict | None, after: dict | None) -> dict[str, Any]:
+def _threshold_change(before: dict | None, after: dict | None) -> ThresholdChange:
     value_before = (before or {}).get("value")
     value_after = (after or {}).get("value")
     spread = (before or {}).get("spread")
-    return {
-        "previous": value_before,
-        "current": value_after,
-        "difference": _difference(value_before, value_after),
-        "outside_previous_spread": bool(
+    return ThresholdChange(
+        previous=value_before,
+        current=value_after,
+        difference=_difference(value_before, value_after),
+        outside_previous_spread=bool(
             spread and value_after is not None and not _inside(value_after, spread)
         ),
-    }
-
-
-def _direction(key: str, difference: float) -> str:
-    better = difference < 0 if key in LOWER_IS_BETTER else difference > 0
-    return "better" if better else "worse"
+    )
 
 
 def _metric(strategy: dict | None, key: str) -> dict | None:
-    """A strategy's metric as gates read it: thresholded ones at the tuned threshold."""
+    """A strategy's metric (JSON) as gates read it: thresholded ones at the tuned threshold."""
     if strategy is None:
         return None
-    tuned = strategy.get("tuned_metrics") or {}
-    if key not in THRESHOLD_FREE and key in tuned:
-        return tuned[key]
-    return (strategy.get("metrics") or {}).get(key)
+    return metric_as_gated(strategy.get("metrics") or {}, strategy.get("tuned_metrics") or {}, key)
 
 
 def _strategy_names(previous: dict, current: dict) -> list[str]:
@@ -297,15 +407,15 @@ def _by_name(report: dict, name: str | None) -> dict | None:
     return next((s for s in report["strategies"] if s.get("name") == name), None)
 
 
-def _identity(report: dict) -> dict[str, Any]:
+def _identity(report: dict) -> RunIdentity:
     dataset = report["dataset"]
-    return {
-        "source": dataset.get("source"),
-        "sha256": dataset.get("sha256"),
-        "created": report.get("created"),
-        "tool_version": (report.get("tool") or {}).get("version"),
-        "schema_version": report["schema_version"],
-    }
+    return RunIdentity(
+        source=dataset.get("source"),
+        sha256=dataset.get("sha256"),
+        created=report.get("created"),
+        tool_version=(report.get("tool") or {}).get("version"),
+        schema_version=report["schema_version"],
+    )
 
 
 def _get(data: dict, path: tuple[str, ...]) -> Any:
@@ -321,12 +431,8 @@ def _inside(value: float, interval: list[float]) -> bool:
 
 
 def _difference(before: float | None, after: float | None) -> float | None:
-    return None if before is None or after is None else _round(after - before)
+    return None if before is None or after is None else rounded(after - before)
 
 
 def _major(version: str) -> str:
     return version.split(".", 1)[0]
-
-
-def _round(value: float, digits: int = 6) -> float:
-    return round(float(value), digits)

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from imbreport.errors import ConfigError, InputError
-from imbreport.model import Config, Dataset
+from imbreport.model import Dataset
+from imbreport.options import AnalysisOptions
 
 TARGET_NAMES = ("target", "label", "class", "y")
 SEPARATORS = (",", ";", "\t", "|")
@@ -83,7 +84,7 @@ class CsvText:
 # --- the two entry points ----------------------------------------------------------------------
 
 
-def load_dataset(path: str, config: Config, display_name: str | None = None) -> Dataset:
+def load_dataset(path: str, config: AnalysisOptions, display_name: str | None = None) -> Dataset:
     """Read ``path`` and return the validated ``Dataset`` described by ``config``."""
     sep, decimal = _delimiter_options(config.sep, config.decimal)
     raw = _read_bytes(path)
@@ -109,7 +110,7 @@ def load_dataset(path: str, config: Config, display_name: str | None = None) -> 
 
 def build_dataset(
     frame: pd.DataFrame,
-    config: Config,
+    config: AnalysisOptions,
     *,
     source_name: str = "dataframe",
     sha256: str = "",

@@ -15,3 +15,9 @@ class InputError(ImbreportError):
 
 class ConfigError(ImbreportError):
     """An option or a configuration file value is invalid."""
+
+
+def short_error(exc: BaseException) -> str:
+    """``TypeName: first line of the message`` (at most 300 characters), for a report or a note."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}"

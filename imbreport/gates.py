@@ -15,7 +15,14 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from imbreport.errors import ConfigError
-from imbreport.model import LOWER_IS_BETTER, METRIC_KEYS, THRESHOLD_FREE, GateResult, Results
+from imbreport.model import (
+    LOWER_IS_BETTER,
+    METRIC_KEYS,
+    THRESHOLD_FREE,
+    GateResult,
+    Results,
+    metric_as_gated,
+)
 
 UNDER, OVER = "under", "over"
 OPTION_OF = {UNDER: "--fail-under", OVER: "--fail-over"}
@@ -87,14 +94,17 @@ def check_selected(specs: Iterable[GateSpec], selected: Collection[str] | None) 
             )
 
 
-def evaluate_gates(results: Results, specs: Iterable[GateSpec]) -> tuple[GateResult, ...]:
-    """Check every gate against ``results``; the order of ``specs`` is kept."""
-    return tuple(evaluate_gate(results, spec) for spec in specs)
+def evaluate_gates(
+    results: Results, recommended: str | None, specs: Iterable[GateSpec]
+) -> tuple[GateResult, ...]:
+    """Check every gate against ``results`` (``recommended``: the recommended strategy's name);
+    the order of ``specs`` is kept."""
+    return tuple(evaluate_gate(results, recommended, spec) for spec in specs)
 
 
-def evaluate_gate(results: Results, spec: GateSpec) -> GateResult:
+def evaluate_gate(results: Results, recommended: str | None, spec: GateSpec) -> GateResult:
     """Check one gate; a missing, skipped or undefined value fails it with the reason."""
-    name = spec.strategy or results.recommended.strategy
+    name = spec.strategy or recommended
     if name is None:
         return _result(
             spec, None, None, "no strategy is recommended (none beats chance), so it fails"
@@ -120,9 +130,8 @@ def evaluate_gate(results: Results, spec: GateSpec) -> GateResult:
 def gate_value(strategy, metric: str) -> float | None:
     """The value a gate reads: threshold-free metrics as they are, the others at the tuned
     threshold (the default threshold's figure when the strategy has no tuned one)."""
-    if metric not in THRESHOLD_FREE and metric in strategy.tuned_metrics:
-        return strategy.metric(metric, tuned=True).value
-    return strategy.metric(metric).value
+    found = metric_as_gated(strategy.metrics, strategy.tuned_metrics, metric)
+    return None if found is None else found.value
 
 
 def _result(

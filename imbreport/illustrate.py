@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from imbreport.model import Config, Dataset, Illustration
-from imbreport.strategies import STRATEGIES, FeatureLayout, linear_preprocessing
+from imbreport.model import Dataset, Illustration
+from imbreport.registry import STRATEGIES, plain_strategy
+from imbreport.strategies import FeatureLayout, linear_preprocessing
 
 MAX_NEGATIVES = 3000
 MAX_POSITIVES = 1500
@@ -20,16 +21,16 @@ MAX_FIT_ROWS = 20000
 GRID = 70
 
 
-def illustrate(dataset: Dataset, recommended: str | None, config: Config) -> Illustration:
+def illustrate(dataset: Dataset, recommended: str | None, seed: int) -> Illustration:
+    """The 2-D pictures for ``dataset``: SMOTE's synthetic rows, and the probability surfaces of
+    plain logistic regression and of the ``recommended`` strategy refitted in two dimensions."""
     from imblearn.over_sampling import SMOTE
     from sklearn.model_selection import train_test_split
 
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(seed)
     rows = _subsample(dataset.y, MAX_FIT_ROWS, rng)
     X, y = dataset.X.iloc[rows].reset_index(drop=True), dataset.y[rows]
-    train, _ = train_test_split(
-        np.arange(len(y)), test_size=0.3, stratify=y, random_state=config.seed
-    )
+    train, _ = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=seed)
     X, y = X.iloc[train].reset_index(drop=True), y[train]
     raw = len(dataset.numeric) == 2 and not dataset.categorical
     if raw:
@@ -40,9 +41,9 @@ def illustrate(dataset: Dataset, recommended: str | None, config: Config) -> Ill
     else:
         from sklearn.decomposition import PCA
 
-        layout = FeatureLayout(dataset.numeric, dataset.categorical, seed=config.seed)
+        layout = FeatureLayout(dataset.numeric, dataset.categorical, seed=seed)
         smote_space = linear_preprocessing(layout).fit_transform(X)
-        pca = PCA(n_components=2, random_state=config.seed).fit(smote_space)
+        pca = PCA(n_components=2, random_state=seed).fit(smote_space)
         coords = pca.transform(smote_space)
         share = pca.explained_variance_ratio_
         axes = (
@@ -55,7 +56,7 @@ def illustrate(dataset: Dataset, recommended: str | None, config: Config) -> Ill
     synthetic = np.empty((0, 2))
     if positives >= 2:
         k = min(5, positives - 1)
-        resampled, _ = SMOTE(k_neighbors=k, random_state=config.seed).fit_resample(smote_space, y)
+        resampled, _ = SMOTE(k_neighbors=k, random_state=seed).fit_resample(smote_space, y)
         new_rows = resampled[len(y) :]
         synthetic = new_rows if to_2d is None else to_2d(new_rows)
     synthetic_total = len(synthetic)
@@ -64,8 +65,9 @@ def illustrate(dataset: Dataset, recommended: str | None, config: Config) -> Ill
     frame = pd.DataFrame(coords, columns=["c1", "c2"])
     grid_frame = pd.DataFrame({"c1": grid_x.ravel(), "c2": grid_y.ravel()})
     surfaces = {}
-    names = ["logreg"] + ([recommended] if recommended and recommended != "logreg" else [])
-    layout2d = FeatureLayout(("c1", "c2"), (), seed=config.seed)
+    reference = plain_strategy("linear").name
+    names = [reference] + ([recommended] if recommended and recommended != reference else [])
+    layout2d = FeatureLayout(("c1", "c2"), (), seed=seed)
     for name in names:
         spec = STRATEGIES[name]
         model = spec.build(layout2d).fit(frame, y)

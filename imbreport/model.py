@@ -1,16 +1,20 @@
-"""The plain values that flow through imbreport: Config → Dataset → Results → Report.
+"""The plain values that flow through imbreport: Dataset → Results → Verdict → Report.
 
 Frozen dataclasses holding numbers, arrays and strings only: no plotting, no templates, no I/O.
-``Report.to_dict()`` is the JSON contract for audit jobs (see ``schema.json``).
+``Report.to_dict()`` is the JSON contract for audit jobs (see ``schema.json``). The options are
+in ``options.py``; writing a report to a file is the Face's job (``api.py``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from imbreport.options import Config
 
 SCHEMA_VERSION = "1.0"
 
@@ -32,38 +36,6 @@ METRIC_KEYS = (
 THRESHOLD_FREE = ("pr_auc", "roc_auc", "brier", "log_loss")
 #: Metrics where lower is better.
 LOWER_IS_BETTER = ("brier", "log_loss")
-
-
-@dataclass(frozen=True)
-class Config:
-    """Every option of ``imbreport analyze``, collected in one place (like black's ``Mode``)."""
-
-    target: str | None = None
-    positive_label: str | None = None
-    categorical: tuple[str, ...] = ()
-    strategies: tuple[str, ...] | None = None
-    folds: int = 5
-    repeats: int = 1
-    holdout: float | None = None
-    seed: int = 42
-    n_jobs: int = -1
-    threshold_objective: str = "f1"
-    cost_fp: float | None = None
-    cost_fn: float | None = None
-    bootstrap: int = 1000
-    sample: int | None = None
-    encoding: str | None = None
-    sep: str | None = None
-    decimal: str = "."
-    paper: str = "a4"
-    timings: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
 
 
 @dataclass(frozen=True)
@@ -128,12 +100,12 @@ class Dataset:
             "class_counts": dict(self.class_counts),
             "positives": self.positives,
             "negatives": self.rows_used - self.positives,
-            "prevalence": _round(self.prevalence),
-            "imbalance_ratio": _round(self.represented_negatives / max(self.positives, 1)),
+            "prevalence": rounded(self.prevalence),
+            "imbalance_ratio": rounded(self.represented_negatives / max(self.positives, 1)),
             "features": {"numeric": list(self.numeric), "categorical": list(self.categorical)},
             "dropped_columns": dict(self.dropped_columns),
             "missing_values": dict(self.missing),
-            "sampling_rate": _round(self.sampling_rate),
+            "sampling_rate": rounded(self.sampling_rate),
             "sha256": self.sha256,
         }
 
@@ -147,8 +119,8 @@ class Metric:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "value": _round(self.value),
-            "ci": None if self.ci is None else [_round(self.ci[0]), _round(self.ci[1])],
+            "value": rounded(self.value),
+            "ci": None if self.ci is None else [rounded(self.ci[0]), rounded(self.ci[1])],
         }
 
 
@@ -197,10 +169,10 @@ class StrategyResult:
             "score_kind": self.score_kind,
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "threshold": {
-                "value": _round(self.threshold),
-                "default": _round(self.default_threshold),
-                "spread": None if spread is None else [_round(spread[0]), _round(spread[1])],
-                "per_fold": [_round(t) for t in self.fold_thresholds],
+                "value": rounded(self.threshold),
+                "default": rounded(self.default_threshold),
+                "spread": None if spread is None else [rounded(spread[0]), rounded(spread[1])],
+                "per_fold": [rounded(t) for t in self.fold_thresholds],
             },
             "tuned_metrics": {k: m.to_dict() for k, m in self.tuned_metrics.items()},
             "confusion_matrix": dict(self.confusion),
@@ -230,8 +202,8 @@ class Comparison:
             "metric": self.metric,
             "first": self.first,
             "second": self.second,
-            "difference": _round(self.difference),
-            "ci": [_round(self.ci[0]), _round(self.ci[1])],
+            "difference": rounded(self.difference),
+            "ci": [rounded(self.ci[0]), rounded(self.ci[1])],
             "indistinguishable": self.indistinguishable,
         }
 
@@ -279,7 +251,7 @@ class Recommended:
     def to_dict(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy,
-            "threshold": _round(self.threshold),
+            "threshold": rounded(self.threshold),
             "reason": self.reason,
         }
 
@@ -306,25 +278,58 @@ class Illustration:
 
 @dataclass(frozen=True)
 class Results:
-    """The evaluation engine's output."""
+    """The evaluation engine's output: what every strategy measured, and nothing judged yet."""
 
     dataset: Dataset
     protocol: Protocol
     strategies: tuple[StrategyResult, ...]
-    comparisons: tuple[Comparison, ...]
-    recommended: Recommended
-    beats_chance: bool
     warnings: tuple[str, ...]
     versions: dict[str, str]
     timings: dict[str, Any]
-    illustration: Illustration | None = None
-    random_pr_auc: float = 0.0  # PR-AUC a random ranking reaches in 95% of draws
+    #: The chance level of PR-AUC on the evaluated rows (their prevalence, with ``--sample`` the
+    #: whole file's), and what a random ranking reaches in 95% of draws with this many positives.
+    evaluated_prevalence: float = 0.0
+    random_pr_auc: float = 0.0
+    #: Each evaluated strategy's bootstrap distribution of PR-AUC, the same resamples for every
+    #: strategy (paired): the judgements compare strategies on them. Not part of the JSON.
+    pr_auc_draws: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def strategy(self, name: str) -> StrategyResult | None:
+    def strategy(self, name: str | None) -> StrategyResult | None:
         for s in self.strategies:
             if s.name == name:
                 return s
         return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every judgement of a run, made once (``recommend.judge``): which strategy leads, which
+    are tied with it, whether anything beats chance, what is recommended, whose probabilities
+    are distorted, whether the imbalance is extreme, and which strategy a section shows.
+
+    Pictures and templates read these; they never decide them.
+    """
+
+    recommended: Recommended
+    beats_chance: bool
+    #: Evaluated strategies, highest PR-AUC first (the leaderboard's order).
+    ranking: tuple[str, ...] = ()
+    #: The highest PR-AUC among the strategies that learn (the baseline aside; may be an
+    #: anomaly detector).
+    top: str | None = None
+    #: The supervised strategy with the highest PR-AUC: the comparisons start from it.
+    leader: str | None = None
+    comparisons: tuple[Comparison, ...] = ()
+    #: Strategies whose paired PR-AUC difference from the leader covers zero.
+    tied_with_leader: tuple[str, ...] = ()
+    #: Resampling / weighting strategies whose Brier score is far above their plain model's.
+    distorted: tuple[str, ...] = ()
+    #: The minority class is tiny (few positives or prevalence below 0.1%).
+    extreme_imbalance: bool = False
+    #: The strategy the threshold and confusion sections show (the recommended one, else the top).
+    focus: str | None = None
+    #: The strategy with the highest F1 at its tuned threshold.
+    best_tuned_f1: str | None = None
 
 
 @dataclass(frozen=True)
@@ -358,7 +363,7 @@ class GateResult:
             "metric": self.metric,
             "limit": self.limit,
             "direction": self.direction,
-            "value": _round(self.value),
+            "value": rounded(self.value),
             "passed": self.passed,
             "message": self.message,
         }
@@ -366,14 +371,17 @@ class GateResult:
 
 @dataclass(frozen=True)
 class Report:
-    """Everything a rendered report shows: results, advice, gates and the run's configuration."""
+    """Everything a rendered report shows: results, the verdict, advice, gates and the options."""
 
     results: Results
+    verdict: Verdict
     advice: tuple[Advice, ...]
     config: Config
     tool_version: str
+    warnings: tuple[str, ...] = ()
+    illustration: Illustration | None = None
     gates: tuple[GateResult, ...] = ()
-    changes: dict[str, Any] | None = None
+    changes: Any = None  # ``compare.Changes`` since a previous run (``--compare``)
     created: str | None = None  # ISO date, only when SOURCE_DATE_EPOCH is set
 
     @property
@@ -385,12 +393,12 @@ class Report:
         """0 when every gate passed (or none were set), 1 otherwise."""
         if not self.gates_passed:
             return 1
-        if self.changes and self.changes.get("failed"):
+        if self.changes is not None and self.changes.failed:
             return 1
         return 0
 
     def to_dict(self) -> dict[str, Any]:
-        r = self.results
+        r, v = self.results, self.verdict
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "imbreport", "version": self.tool_version},
@@ -398,38 +406,41 @@ class Report:
             "dataset": r.dataset.summary(),
             "protocol": r.protocol.to_dict(),
             "strategies": [s.to_dict() for s in r.strategies],
-            "comparisons": [c.to_dict() for c in r.comparisons],
-            "recommended": r.recommended.to_dict(),
-            "beats_chance": r.beats_chance,
+            "comparisons": [c.to_dict() for c in v.comparisons],
+            "recommended": v.recommended.to_dict(),
+            "beats_chance": v.beats_chance,
             "chance": {
-                "prevalence": _round(r.dataset.prevalence),
-                "random_ranking_pr_auc_95": _round(r.random_pr_auc),
+                "prevalence": rounded(r.dataset.prevalence),
+                "random_ranking_pr_auc_95": rounded(r.random_pr_auc),
             },
             "advice": [a.to_dict() for a in self.advice],
             "gates": [g.to_dict() for g in self.gates],
-            "warnings": list(r.warnings),
+            "warnings": list(self.warnings),
             "config": self.config.to_dict(),
             "versions": dict(r.versions),
         }
         if self.changes is not None:
-            out["changes"] = self.changes
-        if self.config.timings:
+            out["changes"] = self.changes.to_dict()
+        if self.config.output.timings:
             out["timings"] = r.timings
         return out
 
-    def write(self, path: str, **options: Any) -> None:
-        """Write the report to ``path``; the format follows the extension (.html .pdf .json .md)."""
-        from imbreport.render import write_report
 
-        write_report(self, path, **options)
-
-    def _repr_html_(self) -> str:
-        from imbreport.render import render_html
-
-        return render_html(self)
+def improved(key: str, difference: float) -> bool:
+    """A change of ``difference`` in metric ``key`` is an improvement."""
+    return difference < 0 if key in LOWER_IS_BETTER else difference > 0
 
 
-def _round(value: float | None, digits: int = 6) -> float | None:
+def metric_as_gated(metrics: Mapping[str, Any], tuned: Mapping[str, Any], key: str) -> Any:
+    """The entry of metric ``key`` that gates and comparisons read: threshold-free metrics as
+    they are, the others at the tuned threshold (the default threshold's when there is none).
+    Works on ``Metric`` tables and on their JSON alike; ``None`` when absent."""
+    if key not in THRESHOLD_FREE and key in tuned:
+        return tuned[key]
+    return metrics.get(key)
+
+
+def rounded(value: float | None, digits: int = 6) -> float | None:
     """Round for stable, readable JSON; NaN and inf become ``None``."""
     if value is None:
         return None

@@ -26,6 +26,7 @@ import re
 
 from imbreport.errors import ConfigError
 from imbreport.model import Report
+from imbreport.reproducible import source_date
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 # Named page in print.css for wide content (the leaderboard); it gets the same paper, turned.
@@ -131,7 +132,5 @@ def _set_metadata(metadata, report: Report) -> None:
 
 def pdf_date() -> str | None:
     """``SOURCE_DATE_EPOCH`` as a W3C date-time, or ``None`` (no date in the PDF)."""
-    from imbreport.api import source_date
-
     moment = source_date()
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -19,20 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from imbreport.model import Illustration, Report, Results, StrategyResult
-from imbreport.recommend import distorted_probabilities
+from imbreport.registry import colour, spec_of
 
-#: Okabe-Ito colour-blind-safe palette, one fixed colour per strategy; grey for the baseline.
-COLOURS = {
-    "majority": "#999999",
-    "logreg": "#0072B2",
-    "undersample": "#56B4E9",
-    "oversample": "#009E73",
-    "smote": "#E69F00",
-    "balanced": "#CC79A7",
-    "xgboost": "#D55E00",
-    "isolation_forest": "#000000",
-}
-OTHER_COLOUR = "#777777"
+#: Strategies have their fixed Okabe-Ito colours in the registry (``registry.colour``); grey for
+#: the baseline and for names the registry does not know (``OTHER_COLOUR``).
 POSITIVE_COLOUR = "#D55E00"
 NEGATIVE_COLOUR = "#0072B2"
 SYNTHETIC_COLOUR = "#E69F00"
@@ -63,11 +53,6 @@ class Figure:
     png_data_uri: str = ""
     width: int = 0
     height: int = 0
-
-
-def colour(name: str) -> str:
-    """The fixed colour of a strategy (grey for unknown names)."""
-    return COLOURS.get(name, OTHER_COLOUR)
 
 
 def _pyplot():
@@ -199,17 +184,16 @@ def _legend_label(result: StrategyResult, recommended: str | None, extra: str = 
 
 
 def _probabilistic(results: Results) -> list[StrategyResult]:
-    """Strategies with curves worth drawing (not the constant majority baseline)."""
+    """Strategies with curves worth drawing (not the constant baseline)."""
     return [
         s
         for s in results.strategies
-        if s.ok and s.name != "majority" and "pr" in s.curves and "roc" in s.curves
+        if s.ok and not spec_of(s.name).baseline and "pr" in s.curves and "roc" in s.curves
     ]
 
 
-def best_by(strategies, key: str, tuned: bool = False) -> StrategyResult | None:
-    """The strategy with the highest value of metric ``key`` (``None`` when there is none)."""
-    return max(strategies, key=lambda s: s.metric(key, tuned).value or 0.0, default=None)
+def _named(results: Results, names) -> list[StrategyResult]:
+    return [results.strategy(name) for name in names]
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -255,11 +239,8 @@ def figure_metrics_chart(report: Report) -> Figure:
     plt = _pyplot()
     from matplotlib.patches import Patch
 
-    recommended = report.results.recommended.strategy
-    shown = sorted(
-        (s for s in report.results.strategies if s.ok),
-        key=lambda s: -(s.metrics["pr_auc"].value or 0.0),
-    )
+    recommended = report.verdict.recommended.strategy
+    shown = _named(report.results, report.verdict.ranking)
     fig, ax = plt.subplots(figsize=(WIDTH, 1.3 + 0.62 * len(shown)))
     y = np.arange(len(shown))
     height = 0.27
@@ -301,7 +282,7 @@ def figure_metrics_chart(report: Report) -> Figure:
         ncols=3,
         frameon=False,
     )
-    best = best_by(shown, "f1", tuned=True)
+    best = report.results.strategy(report.verdict.best_tuned_f1)
     title = f"{best.label} has the highest F1 ({best.metric('f1', True).value or 0:.2f})"
     return Figure(
         "metrics-chart",
@@ -335,11 +316,11 @@ def figure_curves(report: Report) -> Figure:
     from matplotlib.lines import Line2D
 
     results = report.results
-    recommended = results.recommended.strategy
+    recommended = report.verdict.recommended.strategy
     prevalence = results.dataset.prevalence
     shown = _probabilistic(results)
     fig, (ax_pr, ax_roc) = plt.subplots(1, 2, figsize=(WIDTH, 4.3))
-    banded = recommended or (shown[0].name if shown else None)
+    banded = report.verdict.focus
     for s in shown:
         _draw_curves(ax_pr, ax_roc, s, recommended, banded)
     ax_pr.axhline(prevalence, color=CHANCE_COLOUR, ls="--", lw=1.2)
@@ -383,7 +364,7 @@ def figure_curves(report: Report) -> Figure:
         )
     )
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
-    leader = best_by(shown, "pr_auc")
+    leader = results.strategy(report.verdict.top)
     if leader is None:
         title = "Precision-recall and ROC curves"
     else:
@@ -440,7 +421,7 @@ def _draw_curves(ax_pr, ax_roc, s: StrategyResult, recommended, banded) -> None:
 def figure_confusion(report: Report) -> Figure:
     plt = _pyplot()
     results = report.results
-    recommended = results.recommended.strategy
+    recommended = report.verdict.recommended.strategy
     shown = [s for s in results.strategies if s.ok]
     columns = min(4, max(len(shown), 1))
     rows = int(np.ceil(len(shown) / columns))
@@ -449,7 +430,7 @@ def figure_confusion(report: Report) -> Figure:
         ax.axis("off")
     for ax, s in zip(axes.ravel(), shown, strict=False):
         _draw_confusion(ax, s, s.name == recommended)
-    focus = results.strategy(recommended or "") or best_by(_probabilistic(results), "pr_auc")
+    focus = results.strategy(report.verdict.focus)
     if focus is not None and focus.tuned_confusion:
         c = focus.tuned_confusion
         title = (
@@ -741,7 +722,7 @@ def _share(flags: np.ndarray) -> float:
 def figure_calibration(report: Report) -> Figure:
     plt = _pyplot()
     results = report.results
-    recommended = results.recommended.strategy
+    recommended = report.verdict.recommended.strategy
     drawn = [s for s in _probabilistic(results) if s.curves.get("calibration")]
     fig, ax = plt.subplots(figsize=(WIDTH, 4.6))
     top = 0.0
@@ -769,7 +750,7 @@ def figure_calibration(report: Report) -> Figure:
         ylim=(0, limit),
     )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False)
-    distorted = distorted_probabilities(results)
+    distorted = _named(results, report.verdict.distorted)
     if distorted:
         names = ", ".join(s.label for s in distorted[:-1])
         names = f"{names} and {distorted[-1].label}" if names else distorted[-1].label
@@ -798,16 +779,14 @@ def all_figures(report: Report) -> dict[str, Figure]:
         figures["confusion"] = figure_confusion(report)
     if _probabilistic(results):
         figures["curves"] = figure_curves(report)
-    focus = results.strategy(results.recommended.strategy or "") or best_by(
-        _probabilistic(results), "pr_auc"
-    )
+    focus = results.strategy(report.verdict.focus)
     if focus is not None and "threshold_sweep" in focus.curves:
         figures["threshold"] = figure_threshold(report, focus)
     if any("calibration" in s.curves for s in _probabilistic(results)):
         figures["calibration"] = figure_calibration(report)
-    if results.illustration is not None:
-        figures["resampling"] = figure_resampling(results.illustration)
-        if results.illustration.surfaces:
+    if report.illustration is not None:
+        figures["resampling"] = figure_resampling(report.illustration)
+        if report.illustration.surfaces:
             labels = {s.name: s.label for s in results.strategies}
-            figures["boundary"] = figure_boundary(results.illustration, labels)
+            figures["boundary"] = figure_boundary(report.illustration, labels)
     return figures

@@ -1,16 +1,38 @@
-"""Choosing the recommended strategy and writing plain-word advice backed by this run's numbers.
+"""Every judgement of a run, made once: ``judge(results) -> Verdict``, and the advice built on it.
 
-The rule (issue #3): the highest PR-AUC; among the strategies whose paired PR-AUC difference from
-the leader covers zero, the simplest; Isolation Forest only when it beats chance and no supervised
-strategy does; the majority baseline never. Nothing is crowned when nothing beats chance.
+The judgements: which strategy leads, which are statistically tied with it (paired bootstrap
+of the PR-AUC difference), whether a strategy beats chance, what is recommended, whose
+probabilities resampling distorted, whether the imbalance is extreme, and which strategy the
+threshold and confusion sections show. Pictures and templates read the ``Verdict``; none of
+them decides anything.
+
+The recommendation rule (issue #3): the highest PR-AUC among supervised strategies; among the
+strategies whose paired PR-AUC difference from that leader covers zero, the simplest (the
+registry's simplicity rank); an anomaly detector only when it beats chance and no supervised
+strategy does; the baseline never. Nothing is crowned when nothing beats chance.
 """
 
 from __future__ import annotations
 
-from imbreport.model import Advice, Comparison, Metric, Recommended, Results, StrategyResult
-from imbreport.strategies import SIMPLICITY_ORDER
+from imbreport import metrics as m
+from imbreport.model import (
+    Advice,
+    Comparison,
+    Metric,
+    Recommended,
+    Results,
+    StrategyResult,
+    Verdict,
+)
+from imbreport.registry import Correction, spec_of
 
-RESAMPLERS = ("undersample", "oversample", "smote", "balanced")
+#: Brier score above this multiple of the plain model's: the probabilities are distorted.
+DISTORTION_FACTOR = 1.5
+#: Fewer positives than this, or a prevalence below ``EXTREME_PREVALENCE``: extreme imbalance.
+EXTREME_POSITIVES = 50
+EXTREME_PREVALENCE = 0.001
+#: Fewer positives than this: the advice asks for more.
+FEW_POSITIVES = 30
 
 
 def fmt(metric: Metric) -> str:
@@ -20,6 +42,10 @@ def fmt(metric: Metric) -> str:
     if metric.ci is None:
         return f"{metric.value:.3f}"
     return f"{metric.value:.3f} [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
+
+
+def pr_auc_of(result: StrategyResult) -> float:
+    return result.metrics["pr_auc"].value or 0.0
 
 
 def beats_chance(result: StrategyResult, prevalence: float, random_level: float = 0.0) -> bool:
@@ -35,23 +61,81 @@ def beats_chance(result: StrategyResult, prevalence: float, random_level: float 
     )
 
 
+def judge(results: Results) -> Verdict:
+    """Every judgement of ``results``, made once."""
+    evaluated = [s for s in results.strategies if s.ok]
+    ranking = sorted(evaluated, key=lambda s: -pr_auc_of(s))  # stable: registry order on ties
+    learners = [s for s in ranking if not _spec(s).baseline]
+    supervised = [s for s in learners if _spec(s).supervised]
+    leader = supervised[0] if supervised else None
+    comparisons = compare_with_leader(results, learners, leader)
+    tied = tuple(
+        c.second
+        for c in comparisons
+        if leader is not None and c.first == leader.name and c.indistinguishable
+    )
+    recommended, beats = choose_recommended(results, supervised, tied)
+    top = learners[0] if learners else None
+    focus = results.strategy(recommended.strategy) or top
+    best_f1 = max(ranking, key=lambda s: s.metric("f1", True).value or 0.0, default=None)
+    dataset = results.dataset
+    return Verdict(
+        recommended=recommended,
+        beats_chance=beats,
+        ranking=tuple(s.name for s in ranking),
+        top=_name(top),
+        leader=_name(leader),
+        comparisons=comparisons,
+        tied_with_leader=tied,
+        distorted=tuple(s.name for s in distorted_probabilities(results)),
+        extreme_imbalance=(
+            dataset.prevalence < EXTREME_PREVALENCE or dataset.positives < EXTREME_POSITIVES
+        ),
+        focus=_name(focus),
+        best_tuned_f1=_name(best_f1),
+    )
+
+
+def compare_with_leader(
+    results: Results, learners: list[StrategyResult], leader: StrategyResult | None
+) -> tuple[Comparison, ...]:
+    """Paired PR-AUC differences between the supervised leader and every other learner, plus,
+    within the linear family, synthetic oversampling against class weights (the article's
+    question) when the leader is neither."""
+    if len(learners) < 2 or leader is None:
+        return ()
+    pairs = [(leader, other) for other in learners if other is not leader]
+    synthetic = _family_member(learners, "linear", Correction.SYNTHETIC)
+    weighted = _family_member(learners, "linear", Correction.WEIGHTS)
+    if synthetic and weighted and leader not in (synthetic, weighted):
+        pairs.append((synthetic, weighted))
+    draws = results.pr_auc_draws
+    return tuple(
+        Comparison(
+            metric="pr_auc",
+            first=first.name,
+            second=second.name,
+            difference=first.metrics["pr_auc"].value - second.metrics["pr_auc"].value,
+            ci=m.interval(draws[first.name] - draws[second.name]),
+        )
+        for first, second in pairs
+    )
+
+
 def choose_recommended(
-    strategies: list[StrategyResult],
-    comparisons: list[Comparison],
-    prevalence: float,
-    random_level: float = 0.0,
+    results: Results, supervised: list[StrategyResult], tied: tuple[str, ...]
 ) -> tuple[Recommended, bool]:
-    supervised = [s for s in strategies if s.ok and s.name in SIMPLICITY_ORDER]
-    ranked = sorted(supervised, key=lambda s: -(s.metrics["pr_auc"].value or 0.0))
-    if ranked and beats_chance(ranked[0], prevalence, random_level):
-        leader = ranked[0]
-        tied = {c.second for c in comparisons if c.first == leader.name and c.indistinguishable}
+    """The recommendation and whether any strategy beats chance (``supervised``: highest
+    PR-AUC first; ``tied``: those indistinguishable from the first)."""
+    prevalence, random_level = results.evaluated_prevalence, results.random_pr_auc
+    if supervised and beats_chance(supervised[0], prevalence, random_level):
+        leader = supervised[0]
         pool = [
             s
-            for s in ranked
+            for s in supervised
             if (s is leader or s.name in tied) and beats_chance(s, prevalence, random_level)
         ]
-        chosen = min(pool, key=lambda s: SIMPLICITY_ORDER.index(s.name))
+        chosen = min(pool, key=lambda s: _spec(s).simplicity)
         if chosen is leader:
             reason = (
                 f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])}) and no "
@@ -64,13 +148,13 @@ def choose_recommended(
                 "(the paired difference's interval covers zero) and simpler."
             )
         return Recommended(chosen.name, chosen.threshold, reason), True
-    forest = next((s for s in strategies if s.ok and s.name == "isolation_forest"), None)
-    if forest is not None and beats_chance(forest, prevalence, random_level):
+    anomaly = next((s for s in results.strategies if s.ok and _spec(s).anomaly), None)
+    if anomaly is not None and beats_chance(anomaly, prevalence, random_level):
         reason = (
-            "No supervised strategy beats chance, but the Isolation Forest does "
-            f"(PR-AUC {fmt(forest.metrics['pr_auc'])} vs prevalence {prevalence:.3f})."
+            f"No supervised strategy beats chance, but the {anomaly.label} does "
+            f"(PR-AUC {fmt(anomaly.metrics['pr_auc'])} vs prevalence {prevalence:.3f})."
         )
-        return Recommended(forest.name, forest.threshold, reason), True
+        return Recommended(anomaly.name, anomaly.threshold, reason), True
     return (
         Recommended(
             None,
@@ -84,32 +168,45 @@ def choose_recommended(
 
 
 def distorted_probabilities(results: Results) -> list[StrategyResult]:
-    """Resampling / weighting strategies whose Brier score is well above plain logistic regression's."""
-    logreg = results.strategy("logreg")
-    reference = logreg.metric("brier").value if logreg is not None and logreg.ok else None
+    """Strategies that correct the imbalance on a model whose plain version was also evaluated,
+    with a Brier score well above that plain model's (the linear family: plain logistic
+    regression)."""
+    plain = plain_model(results, "linear")
+    reference = plain.metric("brier").value if plain is not None else None
     if reference is None:
         return []
     return [
         s
         for s in results.strategies
-        if s.ok and s.name in RESAMPLERS and (s.metric("brier").value or 0.0) > 1.5 * reference
+        if s.ok
+        and _spec(s).family == "linear"
+        and _spec(s).correction is not Correction.NONE
+        and (s.metric("brier").value or 0.0) > DISTORTION_FACTOR * reference
     ]
 
 
-def build_advice(results: Results) -> tuple[Advice, ...]:
+def plain_model(results: Results, family: str) -> StrategyResult | None:
+    """The evaluated model of ``family`` with no imbalance correction, if any."""
+    return next(
+        (s for s in results.strategies if s.ok and _spec(s).plain and _spec(s).family == family),
+        None,
+    )
+
+
+def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
     """Ordered advice; each item cites the figures of this run that support it."""
     advice: list[Advice] = []
-    ok = {s.name: s for s in results.strategies if s.ok}
+    ok = [s for s in results.strategies if s.ok]
     prevalence = results.dataset.prevalence
     positives = results.dataset.positives
-    chosen = ok.get(results.recommended.strategy or "")
+    chosen = results.strategy(verdict.recommended.strategy)
 
     if chosen is not None:
         threshold = "" if chosen.threshold is None else f" at threshold {chosen.threshold:.3f}"
         advice.append(
             Advice(
                 f"Use {chosen.label}{threshold}",
-                f"{results.recommended.reason} At its tuned threshold it reaches recall "
+                f"{verdict.recommended.reason} At its tuned threshold it reaches recall "
                 f"{fmt(chosen.metric('recall', True))} and precision "
                 f"{fmt(chosen.metric('precision', True))}.",
             )
@@ -118,19 +215,19 @@ def build_advice(results: Results) -> tuple[Advice, ...]:
         advice.append(
             Advice(
                 "Do not deploy any of these models",
-                f"{results.recommended.reason} Look for more informative features or more "
+                f"{verdict.recommended.reason} Look for more informative features or more "
                 f"positive examples ({positives} here).",
             )
         )
 
-    majority = ok.get("majority")
-    if majority is not None:
-        accuracy = majority.metrics["accuracy"]
+    baseline = next((s for s in ok if _spec(s).baseline), None)
+    if baseline is not None:
+        accuracy = baseline.metrics["accuracy"]
         advice.append(
             Advice(
                 "Judge by PR-AUC, recall and precision, not accuracy",
                 f"The do-nothing majority baseline reaches accuracy {fmt(accuracy)} while finding "
-                f"0 of {positives} positives (recall {majority.metrics['recall'].value:.3f}).",
+                f"0 of {positives} positives (recall {baseline.metrics['recall'].value:.3f}).",
             )
         )
 
@@ -151,56 +248,52 @@ def build_advice(results: Results) -> tuple[Advice, ...]:
             )
         )
 
-    smote, balanced = ok.get("smote"), ok.get("balanced")
-    if smote and balanced:
-        comparison = _comparison(results.comparisons, "smote", "balanced")
-        better = smote.metrics["pr_auc"].value > balanced.metrics["pr_auc"].value
+    synthetic = _family_member(ok, "linear", Correction.SYNTHETIC)
+    weighted = _family_member(ok, "linear", Correction.WEIGHTS)
+    if synthetic and weighted:
+        comparison = _comparison(verdict.comparisons, synthetic.name, weighted.name)
+        better = synthetic.metrics["pr_auc"].value > weighted.metrics["pr_auc"].value
         if comparison is not None and comparison.indistinguishable:
-            verdict = "SMOTE and balanced class weights are indistinguishable"
+            verdict_text = "SMOTE and balanced class weights are indistinguishable"
         elif better:
-            verdict = "SMOTE beat balanced class weights"
+            verdict_text = "SMOTE beat balanced class weights"
         else:
-            verdict = "SMOTE did not beat balanced class weights"
+            verdict_text = "SMOTE did not beat balanced class weights"
         advice.append(
             Advice(
-                verdict,
-                f"PR-AUC {fmt(smote.metrics['pr_auc'])} (SMOTE) vs "
-                f"{fmt(balanced.metrics['pr_auc'])} (balanced). Class weights are cheaper and "
+                verdict_text,
+                f"PR-AUC {fmt(synthetic.metrics['pr_auc'])} (SMOTE) vs "
+                f"{fmt(weighted.metrics['pr_auc'])} (balanced). Class weights are cheaper and "
                 "create no synthetic rows.",
             )
         )
 
-    logreg = ok.get("logreg")
-    distorted = distorted_probabilities(results)
+    distorted = [results.strategy(name) for name in verdict.distorted]
     if distorted:
         worst = max(distorted, key=lambda s: s.metrics["brier"].value or 0)
+        plain = plain_model(results, "linear")
         advice.append(
             Advice(
                 "Resampling and class weights distort probabilities",
                 f"Brier score {fmt(worst.metrics['brier'])} for {worst.label} vs "
-                f"{fmt(logreg.metrics['brier'])} for plain logistic regression. If calibrated "
+                f"{fmt(plain.metrics['brier'])} for plain logistic regression. If calibrated "
                 "risk estimates matter, use the unweighted model with a tuned threshold.",
             )
         )
 
-    forest = ok.get("isolation_forest")
-    if forest is not None:
-        extreme = prevalence < 0.001 or positives < 50
-        best = max(
-            (s for n, s in ok.items() if n in SIMPLICITY_ORDER),
-            key=lambda s: s.metrics["pr_auc"].value or 0,
-            default=None,
-        )
+    anomaly = next((s for s in ok if _spec(s).anomaly), None)
+    if anomaly is not None:
+        best = results.strategy(verdict.leader)
         versus = f" vs {fmt(best.metrics['pr_auc'])} for {best.label}" if best else ""
-        text = f"Isolation Forest PR-AUC {fmt(forest.metrics['pr_auc'])}{versus}. " + (
+        text = f"{anomaly.label} PR-AUC {fmt(anomaly.metrics['pr_auc'])}{versus}. " + (
             f"With {positives} positives (prevalence {prevalence:.4f}) an anomaly detector is "
             "a fair baseline to keep in view."
-            if extreme
+            if verdict.extreme_imbalance
             else "The imbalance here is not extreme enough to need an anomaly detector."
         )
         advice.append(Advice("Anomaly-detection fallback", text))
 
-    if positives < 30:
+    if positives < FEW_POSITIVES:
         advice.append(
             Advice(
                 "Collect more positive examples",
@@ -214,6 +307,24 @@ def build_advice(results: Results) -> tuple[Advice, ...]:
             )
         )
     return tuple(advice)
+
+
+def _spec(result: StrategyResult):
+    """The registry entry of a result (every result comes from the registry)."""
+    return spec_of(result.name)
+
+
+def _name(result: StrategyResult | None) -> str | None:
+    return None if result is None else result.name
+
+
+def _family_member(
+    results: list[StrategyResult], family: str, correction: Correction
+) -> StrategyResult | None:
+    return next(
+        (s for s in results if _spec(s).family == family and _spec(s).correction is correction),
+        None,
+    )
 
 
 def _comparison(comparisons, a: str, b: str) -> Comparison | None:

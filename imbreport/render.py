@@ -17,7 +17,6 @@ from imbreport.errors import ConfigError
 from imbreport.model import Report
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".json": "json", ".md": "md"}
-PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 
 
 def output_format(path: str) -> str:
@@ -111,22 +110,40 @@ def _escape_block_start(text: str) -> str:
     return text[:digits] + "\\" + text[digits:]
 
 
-#: The last rendered HTML, so that ``-o x.html -o x.pdf`` draws the figures once.
-_last_html: list = []
+class Renderer:
+    """Renders one report to any of the formats, drawing its figures and its HTML at most once
+    (``-o report.html -o report.pdf`` lays out the same HTML). The HTML does not depend on the
+    paper size: the PDF stage sets the page."""
+
+    def __init__(self, report: Report):
+        self.report = report
+        self._html: str | None = None
+
+    def html(self) -> str:
+        if self._html is None:
+            from imbreport.plots import all_figures
+            from imbreport.view import build_view
+
+            view = build_view(self.report, all_figures(self.report))
+            self._html = _environment().get_template("report.html").render(v=view)
+        return self._html
+
+    def render(self, fmt: str, paper: str | None = None) -> bytes:
+        if fmt == "html":
+            return self.html().encode("utf-8")
+        if fmt == "json":
+            return render_json(self.report).encode("utf-8")
+        if fmt == "md":
+            return render_markdown(self.report).encode("utf-8")
+        if fmt == "pdf":
+            from imbreport.pdf import html_to_pdf
+
+            return html_to_pdf(self.html(), self.report, paper or self.report.config.output.paper)
+        raise ConfigError(f"Unknown format '{fmt}'.")
 
 
-def render_html(report: Report, paper: str | None = None) -> str:
-    from imbreport.plots import all_figures
-    from imbreport.view import build_view
-
-    size = PAPER_SIZES.get((paper or report.config.paper).lower(), "A4")
-    if _last_html and _last_html[0] is report and _last_html[1] == size:
-        return _last_html[2]
-    view = build_view(report, all_figures(report))
-    view["paper"] = size
-    html = _environment().get_template("report.html").render(v=view)
-    _last_html[:] = [report, size, html]
-    return html
+def render_html(report: Report) -> str:
+    return Renderer(report).html()
 
 
 def render_json(report: Report) -> str:
@@ -143,22 +160,11 @@ def render_markdown(report: Report) -> str:
 
 
 def render_pdf(report: Report, paper: str | None = None) -> bytes:
-    from imbreport.pdf import html_to_pdf
-
-    html = render_html(report, paper)
-    return html_to_pdf(html, report, paper or report.config.paper)
+    return Renderer(report).render("pdf", paper)
 
 
 def render(report: Report, fmt: str, paper: str | None = None) -> bytes:
-    if fmt == "html":
-        return render_html(report, paper).encode("utf-8")
-    if fmt == "json":
-        return render_json(report).encode("utf-8")
-    if fmt == "md":
-        return render_markdown(report).encode("utf-8")
-    if fmt == "pdf":
-        return render_pdf(report, paper)
-    raise ConfigError(f"Unknown format '{fmt}'.")
+    return Renderer(report).render(fmt, paper)
 
 
 def write_atomic(path: str, content: bytes) -> None:

@@ -1,14 +1,13 @@
-"""The registry of imbalance strategies: name → how to build its ``imblearn.pipeline.Pipeline``.
+"""How each strategy's ``imblearn.pipeline.Pipeline`` is built, and the small estimators they use.
 
-Every strategy of the reference article is one ``StrategySpec`` entry. Preprocessing (imputation,
-encoding, scaling for linear models) and resampling live *inside* each pipeline, so they only ever
-see the training part of a split. Adding a strategy is adding one entry to ``STRATEGIES``.
+The registry (``registry.py``) names each strategy and its builder here. Preprocessing
+(imputation, encoding, scaling for linear models) and resampling live *inside* each pipeline, so
+they only ever see the training part of a split.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +22,6 @@ from sklearn.ensemble import IsolationForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from imbreport.errors import ConfigError
-
 SMOTE_NEIGHBOURS = 5
 MAX_ONE_HOT_CATEGORIES = 30
 
@@ -38,28 +35,6 @@ class FeatureLayout:
     seed: int = 42
     threads: int = 1
     sampling_rate: float = 1.0  # share of negatives --sample kept before any split
-
-
-@dataclass(frozen=True)
-class StrategySpec:
-    """One registry entry."""
-
-    name: str
-    label: str
-    description: str
-    score_kind: str  # "probability" | "anomaly score" | "constant"
-    build: Callable[[FeatureLayout], Pipeline]
-    #: Its probabilities follow the training prevalence (no imbalance correction of its own), so
-    #: fitting on a sample of negatives needs the sampling-rate correction.
-    prior_sensitive: bool = False
-
-    @property
-    def tunable(self) -> bool:
-        return self.score_kind != "constant"
-
-    @property
-    def response_method(self) -> str:
-        return "decision_function" if self.score_kind == "anomaly score" else "predict_proba"
 
 
 # --- small estimators ---------------------------------------------------------------------------
@@ -462,88 +437,3 @@ def build_isolation_forest(layout: FeatureLayout) -> Pipeline:
             ),
         ]
     )
-
-
-STRATEGIES: dict[str, StrategySpec] = {
-    spec.name: spec
-    for spec in (
-        StrategySpec(
-            "majority",
-            "Majority baseline",
-            "Always predicts the majority class; scores every row with the training prevalence. "
-            "Shows the accuracy paradox.",
-            "constant",
-            build_majority,
-        ),
-        StrategySpec(
-            "logreg",
-            "Logistic regression",
-            "Plain logistic regression on standardized features, no imbalance correction.",
-            "probability",
-            build_logreg,
-            prior_sensitive=True,
-        ),
-        StrategySpec(
-            "undersample",
-            "Random undersampling",
-            "Random undersampling of the majority class in the training part, then logistic "
-            "regression.",
-            "probability",
-            build_undersample,
-        ),
-        StrategySpec(
-            "oversample",
-            "Random oversampling",
-            "Random oversampling of the minority class in the training part, then logistic "
-            "regression.",
-            "probability",
-            build_oversample,
-        ),
-        StrategySpec(
-            "smote",
-            "SMOTE",
-            "Synthetic minority oversampling (SMOTE; SMOTENC/SMOTEN with categorical features) "
-            "in the training part, then logistic regression.",
-            "probability",
-            build_smote,
-        ),
-        StrategySpec(
-            "balanced",
-            "Balanced class weights",
-            "Logistic regression with class_weight='balanced'.",
-            "probability",
-            build_balanced,
-        ),
-        StrategySpec(
-            "xgboost",
-            "XGBoost (scale_pos_weight)",
-            "Gradient-boosted trees with scale_pos_weight = negatives / positives of the "
-            "training part.",
-            "probability",
-            build_xgboost,
-        ),
-        StrategySpec(
-            "isolation_forest",
-            "Isolation Forest",
-            "Anomaly detector fitted on the majority class of the training part; its anomaly "
-            "score ranks rows (no probabilities).",
-            "anomaly score",
-            build_isolation_forest,
-        ),
-    )
-}
-
-#: The order of simplicity used to break ties between indistinguishable strategies.
-SIMPLICITY_ORDER = ("logreg", "balanced", "undersample", "oversample", "smote", "xgboost")
-
-
-def select_strategies(names: tuple[str, ...] | None) -> list[StrategySpec]:
-    """The specs for ``names`` (all when ``None``), in registry order; unknown names are an error."""
-    if names is None:
-        return list(STRATEGIES.values())
-    unknown = [n for n in names if n not in STRATEGIES]
-    if unknown:
-        raise ConfigError(
-            f"Unknown strategy name(s): {', '.join(unknown)}. Choose from: {', '.join(STRATEGIES)}."
-        )
-    return [spec for name, spec in STRATEGIES.items() if name in names]

@@ -1,17 +1,20 @@
-"""The view model: a ``Report`` turned into plain, already-formatted values for the templates.
+"""The view model: a ``Report`` turned into typed, already-formatted values for the templates.
 
-Templates do no computation; everything they print is prepared here (three-decimal numbers,
-intervals, which row is highlighted, which difference is indistinguishable). Strings from the
-data stay plain strings: the Jinja environment escapes them.
+Templates do no computation and this module decides nothing: every judgement (leader, ties,
+distorted probabilities, extreme imbalance, the strategy a section shows) is read from the
+report's ``Verdict``; here it is only put into words and three-decimal numbers (like coverage.py's
+``IndexPage``/``FileData``). Strings from the data stay plain strings: the Jinja environment
+escapes them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from imbreport.model import Metric, Report, StrategyResult
-from imbreport.plots import colour
-from imbreport.recommend import distorted_probabilities, fmt
+from imbreport.model import Metric, Report, Results, StrategyResult
+from imbreport.recommend import fmt
+from imbreport.registry import colour, spec_of
 
 #: Column lists (dropped, missing values) show this many names; the JSON has them all.
 LISTED_COLUMNS = 40
@@ -37,173 +40,326 @@ LEADERBOARD_DEFAULT = (("recall", "Recall"), ("precision", "Precision"), ("f1", 
 LEADERBOARD_TUNED = (("recall", "Recall"), ("precision", "Precision"), ("f1", "F1"))
 
 
-def cell(metric: Metric) -> dict[str, str]:
+@dataclass(frozen=True)
+class Cell:
+    """A metric as three-decimal text and its interval text (``—`` and ``""`` where undefined)."""
+
+    value: str
+    ci: str
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    number: int
+    title: str
+
+
+@dataclass(frozen=True)
+class KeyNumber:
+    """One of the verdict band's three numbers, with what it means in rows."""
+
+    name: str
+    value: str
+    ci: str
+    note: str
+
+
+@dataclass(frozen=True)
+class VerdictView:
+    headline: str
+    sentence: str
+    numbers: tuple[KeyNumber, ...]
+    strategy: str | None
+    colour: str | None
+    paradox: str
+    paradox_detail: str
+    paradox_accuracy: str
+    reason: str
+    chance: str
+
+
+@dataclass(frozen=True)
+class DatasetView:
+    rows_read: str
+    rows_used: str
+    rows_dropped: list[tuple[str, str]]
+    target: str
+    target_chosen_by: str
+    positive_label: str
+    negative_label: str
+    class_counts: list[tuple[str, str, str]]
+    prevalence: str
+    imbalance_ratio: str
+    numeric: list[str]
+    categorical: list[str]
+    dropped_columns: list[tuple[str, str]]
+    dropped_more: int
+    missing: list[tuple[str, str]]
+    missing_more: int
+    sha256: str
+    sampling_rate: str | None
+
+
+@dataclass(frozen=True)
+class ProtocolView:
+    rows: list[tuple[str, str]]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    name: str
+    label: str
+    colour: str
+    baseline: bool
+    recommended: bool
+    mark: str
+    pr_auc: Cell
+    roc_auc: Cell
+    default: list[Cell]
+    threshold: str
+    threshold_spread: str
+    tuned: list[Cell]
+    brier: Cell
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    label: str
+    name: str
+    reason: str | None
+    colour: str
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    first: str
+    second: str
+    difference: str
+    ci: str
+    verdict: str  # "indistinguishable" | "distinguishable"
+
+
+@dataclass(frozen=True)
+class LeaderboardView:
+    default_columns: list[str]
+    tuned_columns: list[str]
+    rows: list[LeaderboardRow]
+    skipped: list[tuple[str, str, str | None]]
+    skipped_rows: list[SkippedRow]
+    leader: str | None
+    comparisons: list[ComparisonRow]
+
+
+@dataclass(frozen=True)
+class ThresholdView:
+    label: str
+    threshold: str | None
+    default: str | None
+    spread: str | None
+    default_cells: list[tuple[str, Cell]]
+    tuned_cells: list[tuple[str, Cell]]
+    scale: str
+
+
+@dataclass(frozen=True)
+class CalibrationView:
+    rows: list[tuple[str, Cell, Cell]]
+    text: str
+
+
+@dataclass(frozen=True)
+class AnomalyView:
+    ran: bool
+    need: str
+    reason: str | None = None
+    cells: list[tuple[str, Cell]] = field(default_factory=list)
+    versus: str | None = None
+    threshold: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """Everything the templates print."""
+
+    title: str
+    source: str
+    source_file: str
+    version: str
+    created: str | None
+    sections: list[Section]
+    number: dict[str, int]
+    heading: dict[str, str]
+    facts: str
+    gates: list[dict[str, Any]]
+    gates_failed: list[str]
+    changes: Any  # ``compare.Changes`` or None
+    verdict: VerdictView
+    dataset: DatasetView
+    protocol: ProtocolView
+    leaderboard: LeaderboardView
+    threshold: ThresholdView | None
+    calibration: CalibrationView
+    anomaly: AnomalyView
+    advice: list[dict[str, str]]
+    warnings: list[str]
+    config: list[tuple[str, str]]
+    versions: list[tuple[str, str]]
+    timings: list[tuple[str, str]] | None
+    figures: dict[str, Any]
+
+
+def cell(metric: Metric) -> Cell:
     """A metric as three-decimal text with its interval (``—`` where undefined)."""
     if metric.value is None:
-        return {"value": "—", "ci": ""}
+        return Cell("—", "")
     ci = "" if metric.ci is None else f"[{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
-    return {"value": f"{metric.value:.3f}", "ci": ci}
+    return Cell(f"{metric.value:.3f}", ci)
 
 
-def build_view(report: Report, figures: dict[str, Any]) -> dict[str, Any]:
+def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
     """Everything the templates print, formatted; ``figures`` are ``plots.Figure`` by section id."""
-    results = report.results
+    results, verdict = report.results, report.verdict
     ds = results.dataset
     summary = ds.summary()
-    recommended = results.strategy(results.recommended.strategy or "")
-    majority = results.strategy("majority")
-    leader = _leader(results.strategies)
+    recommended = results.strategy(verdict.recommended.strategy)
     # the paired comparisons start from the supervised leader (the recommendation rule's)
-    compared_with = results.strategy(results.comparisons[0].first) if results.comparisons else None
-    tied = {
-        c.second
-        for c in results.comparisons
-        if c.indistinguishable and compared_with is not None and c.first == compared_with.name
-    }
-    sections = [(sid, title) for sid, title in SECTIONS]
+    compared_with = results.strategy(verdict.leader) if verdict.comparisons else None
+    sections = list(SECTIONS)
     if report.changes is not None:
         sections.insert(1, ("changes", "Changes since the previous run"))
-    return {
-        "title": f"Class-imbalance report: {ds.source_name}",
-        "source": ds.source_name,
-        "source_file": ds.source_name.replace("\\", "/").rsplit("/", 1)[-1],
-        "version": report.tool_version,
-        "created": report.created,
-        "sections": [
-            {"id": sid, "number": i + 1, "title": title} for i, (sid, title) in enumerate(sections)
-        ],
-        "number": {sid: i + 1 for i, (sid, _) in enumerate(sections)},
-        "heading": dict(sections),
-        "facts": (
+    return ReportView(
+        title=f"Class-imbalance report: {ds.source_name}",
+        source=ds.source_name,
+        source_file=ds.source_name.replace("\\", "/").rsplit("/", 1)[-1],
+        version=report.tool_version,
+        created=report.created,
+        sections=[Section(sid, i + 1, title) for i, (sid, title) in enumerate(sections)],
+        number={sid: i + 1 for i, (sid, _) in enumerate(sections)},
+        heading=dict(sections),
+        facts=(
             f"{ds.rows_used:,} rows · {ds.positives:,} positives ({ds.prevalence:.2%})"
             if ds.sampling_rate >= 1
             else f"{ds.rows_used:,} rows used (--sample) · {ds.positives:,} positives "
             f"({ds.prevalence:.2%} of the whole file)"
         ),
-        "gates": [g.to_dict() for g in report.gates],
-        "gates_failed": [g.message for g in report.gates if not g.passed],
-        "changes": report.changes,
-        "verdict": _verdict(report, recommended, majority),
-        "dataset": {
-            "rows_read": f"{ds.rows_read:,}",
-            "rows_used": f"{ds.rows_used:,}",
-            "rows_dropped": [(reason, f"{n:,}") for reason, n in ds.rows_dropped.items()],
-            "target": ds.target,
-            "target_chosen_by": ds.target_chosen_by,
-            "positive_label": ds.positive_label,
-            "negative_label": ds.negative_label,
-            "class_counts": [
+        gates=[g.to_dict() for g in report.gates],
+        gates_failed=[g.message for g in report.gates if not g.passed],
+        changes=report.changes,
+        verdict=_verdict(report, recommended),
+        dataset=DatasetView(
+            rows_read=f"{ds.rows_read:,}",
+            rows_used=f"{ds.rows_used:,}",
+            rows_dropped=[(reason, f"{n:,}") for reason, n in ds.rows_dropped.items()],
+            target=ds.target,
+            target_chosen_by=ds.target_chosen_by,
+            positive_label=ds.positive_label,
+            negative_label=ds.negative_label,
+            class_counts=[
                 (label, f"{n:,}", f"{n / max(ds.rows_used, 1):.2%}")
                 for label, n in ds.class_counts.items()
             ],
-            "prevalence": f"{ds.prevalence:.2%}",
-            "imbalance_ratio": f"{summary['imbalance_ratio']:.1f}",
-            "numeric": list(ds.numeric),
-            "categorical": list(ds.categorical),
-            "dropped_columns": list(ds.dropped_columns.items())[:LISTED_COLUMNS],
-            "dropped_more": max(len(ds.dropped_columns) - LISTED_COLUMNS, 0),
-            "missing": [(c, f"{n:,}") for c, n in ds.missing.items()][:LISTED_COLUMNS],
-            "missing_more": max(len(ds.missing) - LISTED_COLUMNS, 0),
-            "sha256": ds.sha256,
-            "sampling_rate": None if ds.sampling_rate >= 1 else f"{ds.sampling_rate:.2%}",
-        },
-        "protocol": _protocol(report),
-        "leaderboard": {
-            "default_columns": [label for _, label in LEADERBOARD_DEFAULT],
-            "tuned_columns": [label for _, label in LEADERBOARD_TUNED],
-            "rows": [
-                _leaderboard_row(s, recommended, leader, tied)
-                for s in sorted(
-                    (s for s in results.strategies if s.ok),
-                    key=lambda s: -(s.metrics["pr_auc"].value or 0.0),
-                )
-            ],
-            "skipped": [(s.label, s.name, s.reason) for s in results.strategies if not s.ok],
-            "skipped_rows": [
-                {"label": s.label, "name": s.name, "reason": s.reason, "colour": colour(s.name)}
+            prevalence=f"{ds.prevalence:.2%}",
+            imbalance_ratio=f"{summary['imbalance_ratio']:.1f}",
+            numeric=list(ds.numeric),
+            categorical=list(ds.categorical),
+            dropped_columns=list(ds.dropped_columns.items())[:LISTED_COLUMNS],
+            dropped_more=max(len(ds.dropped_columns) - LISTED_COLUMNS, 0),
+            missing=[(c, f"{n:,}") for c, n in ds.missing.items()][:LISTED_COLUMNS],
+            missing_more=max(len(ds.missing) - LISTED_COLUMNS, 0),
+            sha256=ds.sha256,
+            sampling_rate=None if ds.sampling_rate >= 1 else f"{ds.sampling_rate:.2%}",
+        ),
+        protocol=_protocol(report),
+        leaderboard=LeaderboardView(
+            default_columns=[label for _, label in LEADERBOARD_DEFAULT],
+            tuned_columns=[label for _, label in LEADERBOARD_TUNED],
+            rows=[_leaderboard_row(results.strategy(name), report) for name in verdict.ranking],
+            skipped=[(s.label, s.name, s.reason) for s in results.strategies if not s.ok],
+            skipped_rows=[
+                SkippedRow(s.label, s.name, s.reason, colour(s.name))
                 for s in results.strategies
                 if not s.ok
             ],
-            "leader": compared_with.label if compared_with else None,
-            "comparisons": [
-                {
-                    "first": _label_of(results, c.first),
-                    "second": _label_of(results, c.second),
-                    "difference": f"{c.difference:+.3f}",
-                    "ci": f"[{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]",
-                    "verdict": "indistinguishable" if c.indistinguishable else "distinguishable",
-                }
-                for c in results.comparisons
+            leader=compared_with.label if compared_with else None,
+            comparisons=[
+                ComparisonRow(
+                    first=_label_of(results, c.first),
+                    second=_label_of(results, c.second),
+                    difference=f"{c.difference:+.3f}",
+                    ci=f"[{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]",
+                    verdict="indistinguishable" if c.indistinguishable else "distinguishable",
+                )
+                for c in verdict.comparisons
             ],
-        },
-        "threshold": _threshold(results, recommended),
-        "calibration": _calibration(results),
-        "anomaly": _anomaly(results),
-        "advice": [a.to_dict() for a in report.advice],
-        "warnings": list(results.warnings),
-        "config": [(k, _config_value(v)) for k, v in report.config.to_dict().items()],
-        "versions": list(results.versions.items()),
-        "timings": _timings(results.timings) if report.config.timings else None,
-        "figures": figures,
-    }
+        ),
+        threshold=_threshold(results.strategy(verdict.focus)),
+        calibration=_calibration(report),
+        anomaly=_anomaly(report),
+        advice=[a.to_dict() for a in report.advice],
+        warnings=list(report.warnings),
+        config=[(k, _config_value(v)) for k, v in report.config.to_dict().items()],
+        versions=list(results.versions.items()),
+        timings=_timings(results.timings) if report.config.output.timings else None,
+        figures=figures,
+    )
 
 
-def _label_of(results, name: str) -> str:
+def _label_of(results: Results, name: str) -> str:
     s = results.strategy(name)
     return s.label if s else name
 
 
-def _leader(strategies) -> StrategyResult | None:
-    candidates = [s for s in strategies if s.ok and s.name != "majority"]
-    return max(candidates, key=lambda s: s.metrics["pr_auc"].value or 0.0, default=None)
-
-
-def _verdict(report: Report, recommended: StrategyResult | None, majority) -> dict[str, Any]:
+def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
     results = report.results
     ds = results.dataset
+    baseline = next((s for s in results.strategies if s.ok and spec_of(s.name).baseline), None)
     accuracy = (
-        majority.metrics["accuracy"].value
-        if majority is not None and majority.metrics.get("accuracy") is not None
+        baseline.metrics["accuracy"].value
+        if baseline is not None and baseline.metrics.get("accuracy") is not None
         else 1 - ds.prevalence
     )
     detail = (
         f"always predicting '{ds.negative_label}' scores accuracy {accuracy:.3f} yet finds none "
         f"of the {ds.positives:,} positives."
     )
+    reason = report.verdict.recommended.reason
     common = {
         "paradox": f"Accuracy misleads here: {detail}",
         "paradox_detail": detail[0].upper() + detail[1:],
         "paradox_accuracy": f"{accuracy:.1%}",
-        "reason": results.recommended.reason,
+        "reason": reason,
         "chance": f"{ds.prevalence:.3f}",
     }
     if recommended is None:
-        return {
+        return VerdictView(
+            headline="No strategy beats chance on this data.",
+            sentence=reason,
+            numbers=(),
+            strategy=None,
+            colour=None,
             **common,
-            "headline": "No strategy beats chance on this data.",
-            "sentence": results.recommended.reason,
-            "numbers": [],
-            "strategy": None,
-            "colour": None,
-        }
+        )
     threshold = recommended.threshold
     threshold_text = "" if threshold is None else f" at threshold {threshold:.3f}"
-    return {
-        **common,
-        "headline": f"Recommended: {recommended.label}{threshold_text}",
-        "sentence": (
+    return VerdictView(
+        headline=f"Recommended: {recommended.label}{threshold_text}",
+        sentence=(
             f"{recommended.label}{threshold_text} reaches PR-AUC "
             f"{fmt(recommended.metrics['pr_auc'])}, recall {fmt(recommended.metric('recall', True))} "
             f"and precision {fmt(recommended.metric('precision', True))} "
-            f"(chance PR-AUC = prevalence {ds.prevalence:.3f}). {results.recommended.reason}"
+            f"(chance PR-AUC = prevalence {ds.prevalence:.3f}). {reason}"
         ),
-        "numbers": _key_numbers(recommended, ds.prevalence),
-        "strategy": recommended.name,
-        "colour": colour(recommended.name),
-    }
+        numbers=_key_numbers(recommended, ds.prevalence),
+        strategy=recommended.name,
+        colour=colour(recommended.name),
+        **common,
+    )
 
 
-def _key_numbers(s: StrategyResult, prevalence: float) -> list[dict[str, str]]:
+def _key_numbers(s: StrategyResult, prevalence: float) -> tuple[KeyNumber, ...]:
     """PR-AUC, recall and precision of the recommendation, each with what it means in rows."""
     c = s.tuned_confusion
     found = f"finds {c['tp']:,} of {c['tp'] + c['fn']:,} positives" if c else ""
@@ -213,10 +369,10 @@ def _key_numbers(s: StrategyResult, prevalence: float) -> list[dict[str, str]]:
         ("Recall", cell(s.metric("recall", True)), found),
         ("Precision", cell(s.metric("precision", True)), flagged),
     )
-    return [{"name": name, **c, "note": note} for name, c, note in rows]
+    return tuple(KeyNumber(name, c.value, c.ci, note) for name, c, note in rows)
 
 
-def _protocol(report: Report) -> dict[str, Any]:
+def _protocol(report: Report) -> ProtocolView:
     p = report.results.protocol
     if p.kind == "cv":
         how = (
@@ -249,70 +405,71 @@ def _protocol(report: Report) -> dict[str, Any]:
         ("Intervals", f"95% intervals from a {p.interval_method}."),
         ("Seed", str(p.seed)),
     ]
-    if report.results.strategy("logreg") is not None:
+    if any(spec_of(s.name).family == "linear" for s in report.results.strategies):
         items.append(
             (
                 "Linear models",
                 "Logistic regressions see standardized features (scaled inside the pipeline).",
             )
         )
-    return {"rows": items, "notes": list(p.notes)}
+    return ProtocolView(items, list(p.notes))
 
 
-def _leaderboard_row(s: StrategyResult, recommended, leader, tied) -> dict[str, Any]:
+def _leaderboard_row(s: StrategyResult, report: Report) -> LeaderboardRow:
+    verdict = report.verdict
     mark = ""
-    if leader is not None and s.name == leader.name:
+    if s.name == verdict.top:
         mark = "highest PR-AUC"
-    elif s.name in tied:
+    elif s.name in verdict.tied_with_leader:
         mark = "indistinguishable from the leader"
-    threshold = "—" if s.threshold is None else f"{s.threshold:.3f}"
     spread = s.threshold_spread
-    return {
-        "name": s.name,
-        "label": s.label,
-        "colour": colour(s.name),
-        "recommended": recommended is not None and s.name == recommended.name,
-        "mark": mark,
-        "pr_auc": cell(s.metrics["pr_auc"]),
-        "roc_auc": cell(s.metrics["roc_auc"]),
-        "default": [cell(s.metric(k)) for k, _ in LEADERBOARD_DEFAULT],
-        "threshold": threshold,
-        "threshold_spread": (
+    return LeaderboardRow(
+        name=s.name,
+        label=s.label,
+        colour=colour(s.name),
+        baseline=spec_of(s.name).baseline,
+        recommended=s.name == verdict.recommended.strategy,
+        mark=mark,
+        pr_auc=cell(s.metrics["pr_auc"]),
+        roc_auc=cell(s.metrics["roc_auc"]),
+        default=[cell(s.metric(k)) for k, _ in LEADERBOARD_DEFAULT],
+        threshold="—" if s.threshold is None else f"{s.threshold:.3f}",
+        threshold_spread=(
             ""
             if spread is None or len(s.fold_thresholds) < 2
             else f"{spread[0]:.3f}–{spread[1]:.3f}"
         ),
-        "tuned": [cell(s.metric(k, True)) for k, _ in LEADERBOARD_TUNED],
-        "brier": cell(s.metrics["brier"]),
-        "notes": list(s.notes),
-    }
+        tuned=[cell(s.metric(k, True)) for k, _ in LEADERBOARD_TUNED],
+        brier=cell(s.metrics["brier"]),
+        notes=list(s.notes),
+    )
 
 
-def _threshold(results, recommended) -> dict[str, Any] | None:
-    focus = recommended or _leader(results.strategies)
+def _threshold(focus: StrategyResult | None) -> ThresholdView | None:
     if focus is None:
         return None
     spread = focus.threshold_spread
-    return {
-        "label": focus.label,
-        "threshold": None if focus.threshold is None else f"{focus.threshold:.3f}",
-        "default": None if focus.default_threshold is None else f"{focus.default_threshold:.3f}",
-        "spread": None
+    return ThresholdView(
+        label=focus.label,
+        threshold=None if focus.threshold is None else f"{focus.threshold:.3f}",
+        default=None if focus.default_threshold is None else f"{focus.default_threshold:.3f}",
+        spread=None
         if spread is None or len(focus.fold_thresholds) < 2
         else f"{spread[0]:.3f} to {spread[1]:.3f} across {len(focus.fold_thresholds)} folds",
-        "default_cells": [(label, cell(focus.metric(k))) for k, label in LEADERBOARD_DEFAULT],
-        "tuned_cells": [(label, cell(focus.metric(k, True))) for k, label in LEADERBOARD_DEFAULT],
-        "scale": focus.score_kind,
-    }
+        default_cells=[(label, cell(focus.metric(k))) for k, label in LEADERBOARD_DEFAULT],
+        tuned_cells=[(label, cell(focus.metric(k, True))) for k, label in LEADERBOARD_DEFAULT],
+        scale=focus.score_kind,
+    )
 
 
-def _calibration(results) -> dict[str, Any]:
+def _calibration(report: Report) -> CalibrationView:
+    results = report.results
     rows = [
         (s.label, cell(s.metrics["brier"]), cell(s.metric("log_loss")))
         for s in results.strategies
         if s.ok and s.metric("brier").value is not None
     ]
-    distorted = [s.label for s in distorted_probabilities(results)]
+    distorted = [_label_of(results, name) for name in report.verdict.distorted]
     if distorted:
         text = (
             f"{', '.join(distorted)} distorted the probabilities: their Brier scores are well above "
@@ -325,43 +482,43 @@ def _calibration(results) -> dict[str, Any]:
             "No strategy's Brier score is far above plain logistic regression's; still, check the "
             "curves before reading scores as probabilities."
         )
-    return {"rows": rows, "text": text}
+    return CalibrationView(rows, text)
 
 
-def _anomaly(results) -> dict[str, Any]:
-    forest = results.strategy("isolation_forest")
+def _anomaly(report: Report) -> AnomalyView:
+    results, verdict = report.results, report.verdict
     ds = results.dataset
-    extreme = ds.prevalence < 0.001 or ds.positives < 50
     need = (
         f"With {ds.positives:,} positives (prevalence {ds.prevalence:.2%}), the minority class is "
         + (
             "tiny: an anomaly detector trained on the majority class is an honest baseline."
-            if extreme
+            if verdict.extreme_imbalance
             else "large enough for supervised learning; the anomaly detector is shown for "
             "comparison."
         )
     )
-    if forest is None or not forest.ok:
-        return {
-            "ran": False,
-            "need": need,
-            "reason": forest.reason if forest else "not selected (--strategies)",
-        }
-    leader = _leader([s for s in results.strategies if s.name != "isolation_forest"])
-    return {
-        "ran": True,
-        "need": need,
-        "cells": [
-            ("PR-AUC", cell(forest.metrics["pr_auc"])),
-            ("ROC-AUC", cell(forest.metrics["roc_auc"])),
-            ("Recall (tuned)", cell(forest.metric("recall", True))),
-            ("Precision (tuned)", cell(forest.metric("precision", True))),
+    detector = next((s for s in results.strategies if spec_of(s.name).anomaly), None)
+    if detector is None or not detector.ok:
+        return AnomalyView(
+            ran=False,
+            need=need,
+            reason=detector.reason if detector else "not selected (--strategies)",
+        )
+    leader = results.strategy(verdict.leader)
+    return AnomalyView(
+        ran=True,
+        need=need,
+        cells=[
+            ("PR-AUC", cell(detector.metrics["pr_auc"])),
+            ("ROC-AUC", cell(detector.metrics["roc_auc"])),
+            ("Recall (tuned)", cell(detector.metric("recall", True))),
+            ("Precision (tuned)", cell(detector.metric("precision", True))),
         ],
-        "versus": None
+        versus=None
         if leader is None
         else f"{leader.label}: PR-AUC {fmt(leader.metrics['pr_auc'])}",
-        "threshold": None if forest.threshold is None else f"{forest.threshold:.3f}",
-    }
+        threshold=None if detector.threshold is None else f"{detector.threshold:.3f}",
+    )
 
 
 def _config_value(value) -> str:

@@ -40,7 +40,7 @@ def ready() -> int:
     """Run in each worker: import what the fits need."""
     import xgboost  # noqa: F401  (otherwise imported by the first XGBoost fit)
 
-    import imbreport.evaluate  # noqa: F401
+    import imbreport.fitting  # noqa: F401
 
     return os.getpid()
 

@@ -13,7 +13,6 @@ import numpy as np
 from imbreport.model import (
     Advice,
     Comparison,
-    Config,
     Dataset,
     GateResult,
     Illustration,
@@ -23,7 +22,9 @@ from imbreport.model import (
     Report,
     Results,
     StrategyResult,
+    Verdict,
 )
+from imbreport.options import AnalysisOptions, Config, OutputOptions
 
 HOSTILE = '<script>alert(1)</script>" onmouseover="x'
 TOOL_VERSION = "9.9.9-test"
@@ -191,16 +192,27 @@ def make_report(
         dataset=dataset,
         protocol=protocol,
         strategies=results_strategies,
+        warnings=dataset.warnings,
+        versions=dict(VERSIONS),
+        timings={"total": 1.5, "strategies": {"logreg": 0.5}},
+        evaluated_prevalence=0.05,
+    )
+    # the judgements, by hand: as ``recommend.judge`` would make them of these numbers
+    verdict = Verdict(
+        recommended=recommended,
+        beats_chance=beats_chance,
+        ranking=("xgboost", "logreg", "smote", "balanced", "majority"),
+        top="xgboost",
+        leader="xgboost",
         comparisons=(
             Comparison("pr_auc", "xgboost", "logreg", 0.04, (-0.01, 0.09)),
             Comparison("pr_auc", "xgboost", "smote", 0.08, (0.02, 0.14)),
         ),
-        recommended=recommended,
-        beats_chance=beats_chance,
-        warnings=dataset.warnings,
-        versions=dict(VERSIONS),
-        timings={"total": 1.5, "strategies": {"logreg": 0.5}},
-        illustration=illustration(column, scatter_points) if beats_chance else None,
+        tied_with_leader=("logreg",),
+        distorted=("smote", "balanced"),
+        extreme_imbalance=False,
+        focus="logreg" if beats_chance else "xgboost",
+        best_tuned_f1="xgboost",
     )
     advice = (
         Advice(text("Use Logistic regression at threshold 0.210"), "PR-AUC 0.820 [0.770, 0.870]."),
@@ -216,8 +228,11 @@ def make_report(
     )
     return Report(
         results=results,
+        verdict=verdict,
         advice=advice,
-        config=Config(target=text("fraud"), timings=False),
+        config=Config(AnalysisOptions(target=text("fraud")), OutputOptions(timings=False)),
         tool_version=TOOL_VERSION,
+        warnings=dataset.warnings,
+        illustration=illustration(column, scatter_points) if beats_chance else None,
         gates=gates if beats_chance else (),
     )

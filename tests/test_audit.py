@@ -30,7 +30,7 @@ from imbreport.cli import STRATEGIES, main
 from imbreport.compare import compare_reports, significant
 from imbreport.errors import ConfigError
 from imbreport.gates import evaluate_gates, parse_gate
-from imbreport.model import SCHEMA_VERSION, Recommended
+from imbreport.model import SCHEMA_VERSION
 from imbreport.render import markdown_escape, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,19 +214,18 @@ def test_thresholded_metrics_are_read_at_the_tuned_threshold(first):
     results = first.report.results
     xgboost = results.strategy("xgboost")
     spec = parse_gate("xgboost.recall=0", "under", STRATEGIES)
-    (gate,) = evaluate_gates(results, [spec])
+    recommended = first.report.verdict.recommended.strategy
+    (gate,) = evaluate_gates(results, recommended, [spec])
     assert gate.value == xgboost.metric("recall", tuned=True).value
-    (gate,) = evaluate_gates(results, [parse_gate("xgboost.pr_auc=0", "under", STRATEGIES)])
+    pr_auc_gate = parse_gate("xgboost.pr_auc=0", "under", STRATEGIES)
+    (gate,) = evaluate_gates(results, recommended, [pr_auc_gate])
     assert gate.value == xgboost.metrics["pr_auc"].value
 
 
 def test_a_gate_on_the_recommended_strategy_fails_when_none_is_recommended(first):
-    results = dataclasses.replace(
-        first.report.results, recommended=Recommended(None, None, "nothing beats chance")
-    )
     specs = [parse_gate("pr_auc=0.1", "under", STRATEGIES)]
     specs.append(parse_gate("logreg.pr_auc=0.1", "under", STRATEGIES))
-    on_recommended, on_named = evaluate_gates(results, specs)
+    on_recommended, on_named = evaluate_gates(first.report.results, None, specs)
     assert not on_recommended.passed and "no strategy is recommended" in on_recommended.message
     assert on_named.passed
 
@@ -336,9 +335,9 @@ def test_changes_are_flagged_only_beyond_their_intervals(first):
     pr_auc = logreg["metrics"]["pr_auc"]
     pr_auc["value"] = (pr_auc["value"] + pr_auc["ci"][1]) / 2  # moved, within the intervals
     changes = compare_reports(previous, current)
-    change = next(s for s in changes["strategies"] if s["name"] == "logreg")["metrics"][0]
-    assert change["metric"] == "pr_auc" and change["difference"] < 0
-    assert not change["significant"] and change["direction"] == "within_intervals"
+    change = next(s for s in changes.strategies if s.name == "logreg").metrics[0]
+    assert change.metric == "pr_auc" and change.difference < 0
+    assert not change.significant and change.direction == "within_intervals"
     assert significant({"value": 0.9, "ci": [0.85, 0.95]}, {"value": 0.7, "ci": [0.6, 0.8]})
     assert not significant({"value": 0.9, "ci": [0.7, 0.95]}, {"value": 0.8, "ci": [0.6, 0.85]})
 
@@ -351,13 +350,15 @@ def test_prevalence_threshold_and_recommendation_changes(first):
     xgboost = next(s for s in previous["strategies"] if s["name"] == "xgboost")
     xgboost["threshold"]["value"], xgboost["threshold"]["spread"] = 0.05, [0.01, 0.06]
     changes = compare_reports(previous, current, fail_if_worse=True)
-    assert changes["prevalence"]["significant"] and changes["prevalence"]["previous"] == 0.15
-    recommendation = changes["recommendation"]
-    assert recommendation["changed"] and recommendation["previous"] == "xgboost"
-    xgboost_change = next(s for s in changes["strategies"] if s["name"] == "xgboost")
-    assert xgboost_change["threshold"]["outside_previous_spread"]
-    assert any("recommendation changed" in line for line in changes["highlights"])
-    assert any("Prevalence shifted" in line for line in changes["highlights"])
+    assert changes.prevalence.significant and changes.prevalence.previous == 0.15
+    recommendation = changes.recommendation
+    assert recommendation.changed and recommendation.previous == "xgboost"
+    xgboost_change = next(s for s in changes.strategies if s.name == "xgboost")
+    assert xgboost_change.threshold.outside_previous_spread
+    assert any("recommendation changed" in line for line in changes.highlights)
+    assert any("Prevalence shifted" in line for line in changes.highlights)
+    as_json = changes.to_dict()
+    assert as_json["prevalence"]["significant"] and isinstance(as_json["strategies"], list)
 
 
 @pytest.mark.parametrize(
@@ -544,7 +545,7 @@ def test_help_lists_options_defaults_and_exit_codes():
 
 
 def test_the_cli_knows_the_registry_and_imports_no_heavy_library():
-    from imbreport.strategies import STRATEGIES as REGISTRY
+    from imbreport.registry import STRATEGIES as REGISTRY
 
     assert tuple(REGISTRY) == STRATEGIES
     code = "import sys, imbreport.cli; print(sorted({'sklearn', 'matplotlib'} & set(sys.modules)))"
@@ -594,7 +595,7 @@ def test_prevalence_shift_compares_whole_files_when_negatives_were_sampled():
     full = {"rows_used": 100_000, "positives": 200, "sampling_rate": 1.0}
     sampled = {"rows_used": 20_160, "positives": 200, "sampling_rate": 0.2}  # same file, --sample
     shift = prevalence_shift(full, sampled)
-    assert shift["current"] == pytest.approx(0.002) and not shift["significant"]
-    assert shift["current_rows"] == 100_000 and shift["difference"] == 0
+    assert shift.current == pytest.approx(0.002) and not shift.significant
+    assert shift.current_rows == 100_000 and shift.difference == 0
     older = {"rows_used": 100_000, "positives": 200}  # a report without sampling_rate
-    assert prevalence_shift(older, full)["difference"] == 0
+    assert prevalence_shift(older, full).difference == 0

@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from imbreport.cli import main
 from imbreport.data import load_dataset
 from imbreport.errors import InputError
-from imbreport.model import Config
+from imbreport.options import AnalysisOptions
 
 FAST = ("--bootstrap", "100", "--n-jobs", "1", "--strategies", "logreg,balanced")
 EARLIER = "<p>an earlier report</p>"
@@ -669,7 +669,7 @@ REPORT_CASES = [
 @pytest.mark.parametrize("case", REPORT_CASES, ids=lambda case: case.id)
 def test_messy_input_loads_and_accounts_for_every_row(case: ReportCase, tmp_path):
     path = write_input(tmp_path, case.content, case.name)
-    dataset = load_dataset(str(path), Config(**case.options))
+    dataset = load_dataset(str(path), AnalysisOptions(**case.options))
     summary = dataset.summary()
     assert_rows_reconcile(summary)
     assert summary["rows_read"] == case.rows_read
@@ -700,7 +700,9 @@ def assert_rows_reconcile(summary: dict) -> None:
 
 
 def test_na_labels_are_a_class_but_empty_cells_are_missing(tmp_path):
-    dataset = load_dataset(str(write_input(tmp_path, na_labels())), Config(positive_label="NA"))
+    dataset = load_dataset(
+        str(write_input(tmp_path, na_labels())), AnalysisOptions(positive_label="NA")
+    )
     assert "nan" not in {str(label).lower() for label in dataset.class_counts}
     assert dataset.negative_label == "rest"
 
@@ -708,7 +710,7 @@ def test_na_labels_are_a_class_but_empty_cells_are_missing(tmp_path):
 def test_loader_errors_are_input_errors(tmp_path):
     """The Python API raises the same family as the CLI reports."""
     with pytest.raises(InputError, match="Line 5 has 4 field"):
-        load_dataset(str(write_input(tmp_path, with_line(BASE, 5, "1,red,0,9"))), Config())
+        load_dataset(str(write_input(tmp_path, with_line(BASE, 5, "1,red,0,9"))), AnalysisOptions())
 
 
 # --- end to end: rendered reports --------------------------------------------------------------
@@ -867,6 +869,6 @@ def test_numbers_stored_as_padded_text_are_numbers_without_a_warning(tmp_path):
     path = tmp_path / "padded.csv"
     rows = [f'"{i % 7} ",{"x" if i % 2 else "y"},{i % 2}' for i in range(60)]
     path.write_text("padded,letter,target\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    dataset = load_dataset(str(path), Config(target="target"))
+    dataset = load_dataset(str(path), AnalysisOptions(target="target"))
     assert "padded" in dataset.numeric
     assert not any("non-numeric" in w for w in dataset.warnings)

@@ -15,14 +15,19 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from imbreport import fitting, splits
 from imbreport import metrics as m
-from imbreport.api import analyze, make_config
+from imbreport.api import analyze
 from imbreport.data import build_dataset
 from imbreport.errors import ConfigError
-from imbreport.evaluate import Split, _Tuning, evaluate, fit_one, make_splits
-from imbreport.model import Comparison, Metric, StrategyResult
-from imbreport.recommend import choose_recommended
-from imbreport.strategies import STRATEGIES, FeatureLayout, StrategySpec, select_strategies
+from imbreport.evaluate import evaluate
+from imbreport.fitting import FitPlan, Tuning, fit_one
+from imbreport.model import Dataset, Metric, Protocol, Results, StrategyResult
+from imbreport.options import AnalysisOptions
+from imbreport.recommend import judge
+from imbreport.registry import STRATEGIES, Role, StrategySpec, select_strategies
+from imbreport.splits import Split, make_splits
+from imbreport.strategies import FeatureLayout
 from imbreport.thresholds import parse_objective
 
 TABLE = Path(__file__).resolve().parent / "data" / "article_table.json"
@@ -103,17 +108,36 @@ def _recording_pipeline(layout):
     )
 
 
+def _recording_builder_in_strategies(monkeypatch):
+    """Make the recording pipeline reachable as a builder of ``imbreport.strategies``."""
+    from imbreport import strategies
+
+    monkeypatch.setattr(strategies, "build_recorder", _recording_pipeline, raising=False)
+
+
+def _recorder() -> StrategySpec:
+    return StrategySpec(
+        "recorder", "Recorder", "", "probability", Role.SUPERVISED, "build_recorder", "#000"
+    )
+
+
+def _plan(layout: FeatureLayout, tuning: Tuning) -> FitPlan:
+    return FitPlan(layout, parse_objective("f1"), tuning)
+
+
+@pytest.fixture(autouse=True)
+def recording_builder(monkeypatch):
+    _recording_builder_in_strategies(monkeypatch)
+
+
 def test_preprocessing_resampling_and_tuning_see_only_the_training_part(small_frame):
     y = small_frame["target"].to_numpy()
     X = np.column_stack([small_frame["a"], small_frame["b"], np.arange(len(y)) + 0.5])
-    spec = StrategySpec("recorder", "Recorder", "", "probability", _recording_pipeline)
-    config = make_config(seed=0)
-    for split in make_splits(y, config)[0]:
+    spec = _recorder()
+    for split in make_splits(y, AnalysisOptions(seed=0))[0]:
         _RecordRows.fitted_on.clear()
         _RESAMPLED_ON.clear()
-        outcome = fit_one(
-            spec, FeatureLayout((0, 1), ()), X, y, split, parse_objective("f1"), _Tuning(3)
-        )
+        outcome = fit_one(spec, _plan(FeatureLayout((0, 1), ()), Tuning(3)), X, y, split)
         assert outcome.error is None
         test_ids = set(X[split.test, -1].astype(int))
         train_ids = set(X[split.train, -1].astype(int))
@@ -128,7 +152,7 @@ def test_preprocessing_resampling_and_tuning_see_only_the_training_part(small_fr
 
 def test_cross_validation_scores_every_row_exactly_once(small_frame):
     y = small_frame["target"].to_numpy()
-    splits, _ = make_splits(y, make_config(folds=5, seed=3))
+    splits, _ = make_splits(y, AnalysisOptions(folds=5, seed=3))
     tested = np.concatenate([s.test for s in splits])
     assert sorted(tested) == list(range(len(y)))
     for s in splits:
@@ -137,7 +161,7 @@ def test_cross_validation_scores_every_row_exactly_once(small_frame):
 
 def test_folds_shrink_when_positives_are_fewer_than_folds():
     y = np.array([1, 1, 1] + [0] * 60)
-    splits, notes = make_splits(y, make_config(folds=5))
+    splits, notes = make_splits(y, AnalysisOptions(folds=5))
     assert len(splits) == 3
     assert "3 folds" in notes[0]
 
@@ -264,19 +288,42 @@ def _result(name, pr_auc, ci, threshold=0.5):
     )
 
 
+def _results(strategies, spread: dict[str, float] | None = None, prevalence=0.05) -> Results:
+    """Hand-made results: each strategy's PR-AUC draws are its value plus independent noise of
+    the given spread (0.01 by default), so paired differences have known intervals."""
+    rng = np.random.default_rng(0)
+    spread = spread or {}
+    draws = {
+        s.name: s.metrics["pr_auc"].value + rng.normal(0, spread.get(s.name, 0.01), 500)
+        for s in strategies
+    }
+    y = np.r_[np.ones(50), np.zeros(950)]
+    dataset = Dataset(
+        X=None, y=y, source_name="t", target="y", target_chosen_by="", positive_label="1",
+        negative_label="0", class_counts={}, rows_read=1000, rows_dropped={}, numeric=(),
+        categorical=(), dropped_columns={}, missing={}, sha256="",
+    )  # fmt: skip
+    protocol = Protocol("cv", 5, 1, None, 0, "f1", 3, "bootstrap", 500, 1000)
+    return Results(
+        dataset, protocol, tuple(strategies), (), {}, {},
+        evaluated_prevalence=prevalence, pr_auc_draws=draws,
+    )  # fmt: skip
+
+
 def test_simplest_indistinguishable_strategy_is_recommended():
     results = [_result("xgboost", 0.8, (0.7, 0.9)), _result("balanced", 0.75, (0.65, 0.85))]
-    comparisons = [Comparison("pr_auc", "xgboost", "balanced", 0.05, (-0.01, 0.1))]
-    recommended, beats = choose_recommended(results, comparisons, prevalence=0.05)
-    assert beats and recommended.strategy == "balanced"
-    assert "indistinguishable" in recommended.reason
+    verdict = judge(_results(results, {"xgboost": 0.05, "balanced": 0.05}))
+    assert verdict.comparisons[0].indistinguishable
+    assert verdict.beats_chance and verdict.recommended.strategy == "balanced"
+    assert "indistinguishable" in verdict.recommended.reason
+    assert verdict.leader == verdict.top == "xgboost" and verdict.tied_with_leader == ("balanced",)
 
 
 def test_leader_is_recommended_when_clearly_better():
     results = [_result("xgboost", 0.8, (0.7, 0.9)), _result("logreg", 0.5, (0.4, 0.6))]
-    comparisons = [Comparison("pr_auc", "xgboost", "logreg", 0.3, (0.2, 0.4))]
-    recommended, _ = choose_recommended(results, comparisons, prevalence=0.05)
-    assert recommended.strategy == "xgboost"
+    verdict = judge(_results(results))
+    assert not verdict.comparisons[0].indistinguishable
+    assert verdict.recommended.strategy == "xgboost" and verdict.focus == "xgboost"
 
 
 def test_nothing_is_crowned_when_nothing_beats_chance():
@@ -284,15 +331,17 @@ def test_nothing_is_crowned_when_nothing_beats_chance():
         _result("logreg", 0.06, (0.03, 0.09)),
         _result("isolation_forest", 0.05, (0.03, 0.08)),
     ]
-    recommended, beats = choose_recommended(results, [], prevalence=0.05)
-    assert recommended.strategy is None and not beats
-    assert "better than chance" in recommended.reason
+    verdict = judge(_results(results))
+    assert verdict.recommended.strategy is None and not verdict.beats_chance
+    assert "better than chance" in verdict.recommended.reason
+    assert verdict.focus == verdict.top == "logreg"  # the sections still show the best learner
 
 
 def test_isolation_forest_only_when_it_alone_beats_chance():
     results = [_result("logreg", 0.06, (0.03, 0.09)), _result("isolation_forest", 0.3, (0.2, 0.4))]
-    recommended, beats = choose_recommended(results, [], prevalence=0.05)
-    assert recommended.strategy == "isolation_forest" and beats
+    verdict = judge(_results(results))
+    assert verdict.recommended.strategy == "isolation_forest" and verdict.beats_chance
+    assert verdict.top == "isolation_forest" and verdict.leader == "logreg"
 
 
 def test_random_labels_do_not_produce_a_winner():
@@ -300,7 +349,7 @@ def test_random_labels_do_not_produce_a_winner():
     frame = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
     frame["target"] = (rng.random(600) < 0.1).astype(int)
     report = analyze(frame, strategies="logreg,balanced", **FAST)
-    assert report.results.recommended.strategy is None
+    assert report.verdict.recommended.strategy is None
     assert report.to_dict()["recommended"]["strategy"] is None
 
 
@@ -345,8 +394,8 @@ def test_few_positives_adapt_folds_and_warn():
     frame["target"] = 0
     frame.loc[:3, "target"] = 1
     frame.loc[:3, "a"] += 4
-    dataset = build_dataset(frame, make_config())
-    results = evaluate(dataset, make_config(strategies=("logreg", "smote"), **FAST))
+    dataset = build_dataset(frame, AnalysisOptions())
+    results = evaluate(dataset, AnalysisOptions(strategies=("logreg", "smote"), **FAST))
     assert results.protocol.folds == 4
     assert any("few" in w.lower() or "fewer than 30" in w for w in results.warnings)
     smote = results.strategy("smote")
@@ -423,12 +472,9 @@ def test_negative_sampling_keeps_ranking_and_corrects_probabilities():
 def test_validation_split_tuning_fits_each_model_once(small_frame):
     y = small_frame["target"].to_numpy()
     X = np.column_stack([small_frame["a"], small_frame["b"], np.arange(len(y)) + 0.5])
-    spec = StrategySpec("recorder", "Recorder", "", "probability", _recording_pipeline)
-    split = make_splits(y, make_config(seed=0))[0][0]
+    split = make_splits(y, AnalysisOptions(seed=0))[0][0]
     _RecordRows.fitted_on.clear()
-    outcome = fit_one(
-        spec, FeatureLayout((0, 1), ()), X, y, split, parse_objective("f1"), _Tuning(3, 0.2)
-    )
+    outcome = fit_one(_recorder(), _plan(FeatureLayout((0, 1), ()), Tuning(3, 0.2)), X, y, split)
     assert outcome.error is None and outcome.threshold is not None
     (seen,) = _RecordRows.fitted_on  # one fit, on 80% of the training part
     assert len(seen) == round(0.8 * len(split.train))
@@ -436,23 +482,15 @@ def test_validation_split_tuning_fits_each_model_once(small_frame):
 
 
 def test_tie_rule_holds_when_the_isolation_forest_leads():
-    from imbreport.evaluate import _compare
-
     results = [
-        _result("isolation_forest", 0.9, (0.85, 0.95)),
         _result("xgboost", 0.8, (0.7, 0.9)),
         _result("logreg", 0.79, (0.69, 0.89)),
+        _result("isolation_forest", 0.9, (0.85, 0.95)),
     ]
-    same = np.linspace(0.7, 0.9, 200)
-    distributions = {
-        "isolation_forest": {"default": {"pr_auc": same + 0.1}},
-        "xgboost": {"default": {"pr_auc": same}},
-        "logreg": {"default": {"pr_auc": same - 0.01 + np.sin(np.arange(200)) * 0.05}},
-    }
-    comparisons = _compare(results, distributions)
-    assert {c.first for c in comparisons} == {"xgboost"}  # the supervised leader
-    recommended, _ = choose_recommended(results, comparisons, prevalence=0.05)
-    assert recommended.strategy == "logreg"
+    verdict = judge(_results(results, {"logreg": 0.05}))
+    assert {c.first for c in verdict.comparisons} == {"xgboost"}  # the supervised leader
+    assert verdict.recommended.strategy == "logreg"
+    assert verdict.top == "isolation_forest" and verdict.leader == "xgboost"
 
 
 def test_interval_bootstrap_with_identical_repeats_matches_one_repeat(monkeypatch):
@@ -535,45 +573,38 @@ def test_isolation_forest_threshold_is_tuned_out_of_bag_and_said_so(article_csv)
 
 
 def test_large_training_parts_tune_the_forest_out_of_bag_on_a_stratified_sample(monkeypatch):
-    from imbreport import evaluate as ev
-
     y = np.r_[np.ones(50, int), np.zeros(950, int)]
     rows = np.arange(1000)
-    sample = ev._stratified_sample(rows, y, 400, seed=1)
+    sample = splits.stratified_sample(rows, y, 400, seed=1)
     assert len(sample) == len(np.unique(sample)) == 400
     assert y[sample].sum() == 20  # the prevalence of the rows it was drawn from
 
-    monkeypatch.setattr(ev, "FOREST_FIT_ROWS", 1500)
+    monkeypatch.setattr(fitting, "FOREST_FIT_ROWS", 1500)
     rng = np.random.default_rng(5)
     frame_y = (rng.random(3000) < 0.05).astype(int)
     X = rng.normal(size=(3000, 2)) + frame_y[:, None]
-    split = make_splits(frame_y, make_config(seed=0))[0][0]
-    outcome = fit_one(
-        STRATEGIES["isolation_forest"],
-        FeatureLayout((0, 1), ()),
-        X,
-        frame_y,
-        split,
-        parse_objective("f1"),
-        _Tuning(3, 0.2),
-    )
+    split = make_splits(frame_y, AnalysisOptions(seed=0))[0][0]
+    plan = _plan(FeatureLayout((0, 1), ()), Tuning(3, 0.2))
+    outcome = fit_one(STRATEGIES["isolation_forest"], plan, X, frame_y, split)
     assert outcome.error is None and outcome.out_of_bag and outcome.threshold is not None
 
 
 def test_case_control_note_counts_the_rows_models_are_fitted_on():
-    from imbreport import evaluate as ev
+    from imbreport.evaluate import _case_control_note
 
     y = np.r_[np.ones(100, int), np.zeros(24_000, int)]
     whole = Split(0, 0, np.arange(len(y)), np.array([], dtype=int))
     # the training part alone would be sampled (24,000 > 20,000 negatives) ...
-    assert ev._case_control_note(y, [whole])
+    assert _case_control_note(y, [whole])
     # ... but models learn from its 80 % fitting share (19,200 negatives): nothing is sampled
-    shared = ev._with_validation(whole, y, 0.2, seed=0)
-    assert (y[shared.fit] == 0).sum() < ev.MIN_FIT_NEGATIVES
-    assert ev._case_control_note(y, [shared]) == []
+    shared = splits.with_validation(whole, y, 0.2, seed=0)
+    assert (y[shared.fit] == 0).sum() < fitting.MIN_FIT_NEGATIVES
+    assert _case_control_note(y, [shared]) == []
     y_big = np.r_[np.ones(1_000, int), np.zeros(60_000, int)]
-    big = ev._with_validation(Split(0, 0, np.arange(len(y_big)), np.array([], int)), y_big, 0.2, 0)
-    (note,) = ev._case_control_note(y_big, [big])
+    big = splits.with_validation(
+        Split(0, 0, np.arange(len(y_big)), np.array([], int)), y_big, 0.2, 0
+    )
+    (note,) = _case_control_note(y_big, [big])
     assert "up to 20,000 of 48,000" in note  # 25 × 800 positives, of the fitting share's negatives
 
 
@@ -581,11 +612,9 @@ def test_case_control_note_counts_the_rows_models_are_fitted_on():
 def test_strategies_sharing_their_preprocessing_get_the_same_results_as_alone(
     case_control, monkeypatch
 ):
-    from imbreport import evaluate as ev
-
     if case_control:  # models fitted on every positive and a sample of negatives
-        monkeypatch.setattr(ev, "MIN_FIT_NEGATIVES", 500)
-        monkeypatch.setattr(ev, "NEGATIVES_PER_POSITIVE", 5)
+        monkeypatch.setattr(fitting, "MIN_FIT_NEGATIVES", 500)
+        monkeypatch.setattr(fitting, "NEGATIVES_PER_POSITIVE", 5)
 
     rng = np.random.default_rng(6)
     n = 4000
@@ -594,18 +623,16 @@ def test_strategies_sharing_their_preprocessing_get_the_same_results_as_alone(
         [rng.normal(size=n) + y, rng.normal(size=n), rng.integers(0, 4, n).astype(float)]
     )
     X[rng.random(X.shape) < 0.01] = np.nan
-    layout = FeatureLayout((0, 1), (2,), seed=3)
-    tuning = _Tuning(3, 0.2)
-    split = ev._with_validation(make_splits(y, make_config(seed=0))[0][0], y, 0.2, 3)
+    plan = _plan(FeatureLayout((0, 1), (2,), seed=3), Tuning(3, 0.2))
+    split = splits.with_validation(make_splits(y, AnalysisOptions(seed=0))[0][0], y, 0.2, 3)
     specs = select_strategies(("logreg", "undersample", "oversample", "balanced", "smote"))
-    groups = ev._groups(specs, layout, tuning)
+    groups = fitting.groups_sharing_rows(specs, plan)
     assert ("logreg", "undersample", "oversample", "balanced") in [
         tuple(s.name for s in g) for g in groups
     ]
-    objective = parse_objective("f1")
-    together = ev.fit_group(specs, layout, X, y, split, objective, tuning)
+    together = fitting.fit_group(specs, plan, X, y, split)
     for spec, shared in zip(specs, together, strict=True):
-        alone = fit_one(spec, layout, X, y, split, objective, tuning)
+        alone = fit_one(spec, plan, X, y, split)
         assert shared.error is None and alone.error is None
         np.testing.assert_array_equal(shared.scores, alone.scores)
         assert shared.threshold == alone.threshold

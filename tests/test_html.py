@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from report_factory import HOSTILE, make_report
 
-from imbreport.plots import COLOURS
+from imbreport.recommend import judge
+from imbreport.registry import colour
 from imbreport.render import render_html
 
 GOLD = Path(__file__).parent / "gold"
@@ -218,8 +219,10 @@ def test_report_with_only_the_baseline_still_has_every_section():
     report = make_report(beats_chance=False)
     results = report.results
     baseline = tuple(s for s in results.strategies if s.name == "majority" or not s.ok)
-    results = dataclasses.replace(results, strategies=baseline, comparisons=())
-    text = render_html(dataclasses.replace(report, results=results))
+    results = dataclasses.replace(results, strategies=baseline)
+    verdict = judge(results)
+    assert verdict.top is None and verdict.focus is None and not verdict.comparisons
+    text = render_html(dataclasses.replace(report, results=results, verdict=verdict))
     assert re.findall(r'<section id="([^"]+)"', text) == SECTION_IDS
     assert "No strategy produced predictions to draw here" in text
     assert 'id="fig-curves"' not in text
@@ -263,18 +266,18 @@ def test_every_figure_has_caption_and_text_alternative(html):
 def test_same_strategy_same_colour_and_recommended_thicker(html):
     curves = next(f for f in blocks(html, "figure") if 'id="fig-curves"' in f)
     for name in ("logreg", "smote", "balanced", "xgboost"):
-        assert f"stroke: {COLOURS[name].lower()}" in curves
-    assert f"stroke: {COLOURS['logreg'].lower()}; stroke-width: 3.2" in curves  # recommended
-    assert f"stroke: {COLOURS['xgboost'].lower()}; stroke-width: 1.6" in curves
+        assert f"stroke: {colour(name).lower()}" in curves
+    assert f"stroke: {colour('logreg').lower()}; stroke-width: 3.2" in curves  # recommended
+    assert f"stroke: {colour('xgboost').lower()}; stroke-width: 1.6" in curves
     leaderboard = next(t for t in blocks(html, "table") if "leaderboard" in t)
     swatches = re.findall(
         r'background: (#[0-9A-Fa-f]{6})"></span><span class="name">([^<]+)', leaderboard
     )
     labels = {"Logistic regression": "logreg", "Majority baseline": "majority", "SMOTE": "smote"}
-    for colour, label in swatches:
+    for swatch, label in swatches:
         if label in labels:
-            assert colour == COLOURS[labels[label]]
-    assert COLOURS["majority"] == "#999999"  # grey for the do-nothing baseline
+            assert swatch == colour(labels[label])
+    assert colour("majority") == "#999999"  # grey for the do-nothing baseline
     confusion = next(f for f in blocks(html, "figure") if 'id="fig-confusion"' in f)
     assert "#999999" in confusion
 

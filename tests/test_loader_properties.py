@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from imbreport.data import load_dataset
 from imbreport.errors import ImbreportError
-from imbreport.model import Config
+from imbreport.options import AnalysisOptions
 
 SPECIAL_TEXT = [
     "",
@@ -98,7 +98,7 @@ def write_text(draw, header: list[str], rows: list[list[str]], sep: str) -> str:
 
 
 @st.composite
-def csv_files(draw) -> tuple[bytes, Config]:
+def csv_files(draw) -> tuple[bytes, AnalysisOptions]:
     header, rows = draw(tables())
     sep = draw(st.sampled_from([",", ";", "\t", "|"]))
     text = write_text(draw, header, rows, sep)
@@ -108,7 +108,7 @@ def csv_files(draw) -> tuple[bytes, Config]:
     if draw(sometimes()):
         data = gzip.compress(data, mtime=0)
     wild = draw(sometimes(0.3))
-    config = Config(
+    config = AnalysisOptions(
         target=draw(st.sampled_from([*header, "missing"])) if wild else None,
         positive_label=draw(cells) if wild else None,
         sep=sep if draw(st.booleans()) else None,
@@ -123,7 +123,7 @@ def scratch(tmp_path_factory):
     return tmp_path_factory.mktemp("loader-properties") / "data.csv"
 
 
-def check_loads_or_explains(path, data: bytes, config: Config) -> None:
+def check_loads_or_explains(path, data: bytes, config: AnalysisOptions) -> None:
     path.write_bytes(data)
     try:
         dataset = load_dataset(str(path), config)
@@ -153,4 +153,4 @@ def test_generated_csv_loads_or_raises_imbreport_error(scratch, generated):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(min_size=1, max_size=400))
 def test_arbitrary_bytes_load_or_raise_imbreport_error(scratch, data):
-    check_loads_or_explains(scratch, data, Config())
+    check_loads_or_explains(scratch, data, AnalysisOptions())

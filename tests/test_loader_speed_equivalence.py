@@ -18,7 +18,7 @@ import pytest
 
 from imbreport import data
 from imbreport.data import build_dataset, load_dataset
-from imbreport.model import Config
+from imbreport.options import AnalysisOptions
 
 LONG = data.SHARE_COLUMNS_FROM_ROWS + 500
 
@@ -61,17 +61,17 @@ def assert_same_dataset(shared, copied) -> None:
 
 def test_long_tables_share_columns_and_load_like_copied_ones(monkeypatch):
     frame = messy_numbers(LONG)
-    shared = build_dataset(frame, Config(target="target"))
+    shared = build_dataset(frame, AnalysisOptions(target="target"))
     assert np.shares_memory(shared.X["plain"].to_numpy(), frame["plain"].to_numpy())
     monkeypatch.setattr(data, "SHARE_COLUMNS_FROM_ROWS", 10**12)
-    copied = build_dataset(frame, Config(target="target"))
+    copied = build_dataset(frame, AnalysisOptions(target="target"))
     assert not np.shares_memory(copied.X["plain"].to_numpy(), frame["plain"].to_numpy())
     assert_same_dataset(shared, copied)
 
 
 def test_numeric_checks_on_long_tables():
     frame = messy_numbers(LONG)
-    dataset = build_dataset(frame, Config(target="target"))
+    dataset = build_dataset(frame, AnalysisOptions(target="target"))
     X = dataset.X
     numeric = ("plain", "with_inf", "with_nan", "ints", "nullable", "huge", "text_numbers")
     assert dataset.numeric == numeric
@@ -102,7 +102,7 @@ def test_numeric_checks_on_long_tables():
 
 def test_copy_on_write_keeps_the_callers_frame_and_X_apart():
     frame = messy_numbers(LONG)
-    dataset = build_dataset(frame, Config(target="target"))
+    dataset = build_dataset(frame, AnalysisOptions(target="target"))
     before = dataset.X["plain"].copy()
     frame.loc[0, "plain"] = 12345.0
     frame["plain"] *= 2
@@ -136,13 +136,13 @@ def test_hash_is_that_of_the_file_on_disk(tmp_path, compress):
     raw = gzip.compress(raw, mtime=0) if compress else raw
     path = tmp_path / "data.csv"
     path.write_bytes(raw)
-    assert load_dataset(str(path), Config()).sha256 == hashlib.sha256(raw).hexdigest()
+    assert load_dataset(str(path), AnalysisOptions()).sha256 == hashlib.sha256(raw).hexdigest()
 
 
 def test_long_csv_loads_like_a_copied_one(tmp_path, monkeypatch):
     frame = messy_numbers(LONG).drop(columns=["nullable", "huge"])
     path = tmp_path / "long.csv"
     frame.to_csv(path, index=False)
-    shared = load_dataset(str(path), Config())
+    shared = load_dataset(str(path), AnalysisOptions())
     monkeypatch.setattr(data, "SHARE_COLUMNS_FROM_ROWS", 10**12)
-    assert_same_dataset(shared, load_dataset(str(path), Config()))
+    assert_same_dataset(shared, load_dataset(str(path), AnalysisOptions()))

@@ -25,7 +25,8 @@ pytest.importorskip("weasyprint")
 from click.testing import CliRunner  # noqa: E402
 
 from imbreport import __version__, api  # noqa: E402
-from imbreport.api import analyze, created_date  # noqa: E402
+from imbreport.api import analyze  # noqa: E402
+from imbreport.reproducible import created_date  # noqa: E402
 from imbreport.cli import main  # noqa: E402
 from imbreport.errors import ConfigError  # noqa: E402
 from imbreport.pdf import data_only_fetcher_class, html_to_pdf, page_size_css, pdf_date  # noqa: E402
@@ -95,7 +96,7 @@ def letter_dated_pdf(report, tmp_path_factory) -> bytes:
         mp.setattr(api, "analyze", analyzed)
         result = CliRunner().invoke(main, args, env={"SOURCE_DATE_EPOCH": EPOCH})
     assert result.exit_code == 0, result.output
-    assert seen["paper"] == "letter" and report.config.paper == "a4"
+    assert seen["paper"] == "letter" and report.config.output.paper == "a4"
     return out.read_bytes()
 
 
@@ -137,7 +138,7 @@ def _outline(pdf: bytes) -> list[tuple[str, int, bool]]:
 
 def test_text_is_selectable_and_holds_the_report(a4_text, report):
     text = a4_text
-    recommended = report.results.strategy(report.results.recommended.strategy)
+    recommended = report.results.strategy(report.verdict.recommended.strategy)
     for expected in (
         "Class-imbalance report",
         "article_dataset.csv",

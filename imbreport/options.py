@@ -1,0 +1,134 @@
+"""The run's options, split by what they change, and checked in one place before any file is read.
+
+``AnalysisOptions`` change what is computed (how the data is read, the protocol, the seed);
+``OutputOptions`` change only how the report is written (paper size, run timings). ``Config``
+holds both, as the report's appendix and JSON ``config`` block show them. ``make_config`` is the
+one place option values are checked, for the CLI and the Python API alike (like black's
+``Mode``; constraints declared as imbalanced-learn's ``_parameter_constraints`` are).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from imbreport.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Every option that changes the results."""
+
+    target: str | None = None
+    positive_label: str | None = None
+    categorical: tuple[str, ...] = ()
+    strategies: tuple[str, ...] | None = None
+    folds: int = 5
+    repeats: int = 1
+    holdout: float | None = None
+    seed: int = 42
+    n_jobs: int = -1
+    threshold_objective: str = "f1"
+    cost_fp: float | None = None
+    cost_fn: float | None = None
+    bootstrap: int = 1000
+    sample: int | None = None
+    encoding: str | None = None
+    sep: str | None = None
+    decimal: str = "."
+
+    def objective(self):
+        """The parsed threshold objective (``thresholds.Objective``)."""
+        from imbreport.thresholds import parse_objective
+
+        return parse_objective(self.threshold_objective, self.cost_fp, self.cost_fn)
+
+
+PAPER_SIZES = ("a4", "letter")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Options that change only how the report is written, never a number in it."""
+
+    paper: str = "a4"
+    timings: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    """All the options of a run: what changes the results, and how the output is written."""
+
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+    output: OutputOptions = field(default_factory=OutputOptions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``config`` block: every option by its name, analysis options first."""
+        out = {}
+        for part in (self.analysis, self.output):
+            for f in fields(part):
+                value = getattr(part, f.name)
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+#: Declared ranges of the numeric options: name → (lowest, highest), ``None`` for no bound.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "folds": (2, 20),
+    "repeats": (1, 20),
+    "holdout": (0.05, 0.95),
+    "bootstrap": (100, 10_000),
+    "sample": (100, None),
+    "cost_fp": (0, None),
+    "cost_fn": (0, None),
+}
+OPTION_NAMES = tuple(f.name for f in fields(AnalysisOptions)) + tuple(
+    f.name for f in fields(OutputOptions)
+)
+
+
+def make_config(**options: Any) -> Config:
+    """A checked ``Config`` from keyword options (the CLI's and the API's), or a ``ConfigError``
+    that says what was expected: unknown names, values out of range, unknown strategies, an
+    objective that cannot be parsed."""
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"Unknown option(s): {', '.join(unknown)}. Valid options: "
+            f"{', '.join(sorted(OPTION_NAMES))}."
+        )
+    for key in ("categorical", "strategies"):
+        if isinstance(options.get(key), list | str):
+            value = options[key]
+            options[key] = tuple(value.split(",")) if isinstance(value, str) else tuple(value)
+    for name, (low, high) in RANGES.items():
+        _check_range(name, options.get(name), low, high)
+    if "paper" in options:
+        options["paper"] = _check_paper(options["paper"])
+    output_names = {f.name for f in fields(OutputOptions)}
+    analysis = AnalysisOptions(**{k: v for k, v in options.items() if k not in output_names})
+    output = OutputOptions(**{k: v for k, v in options.items() if k in output_names})
+    if analysis.strategies is not None:
+        from imbreport.registry import check_names
+
+        check_names(analysis.strategies)
+    analysis.objective()  # an objective that cannot be parsed fails now, not after loading
+    return Config(analysis, output)
+
+
+def _check_range(name: str, value: Any, low: float | None, high: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ConfigError(f"Option '{name}' must be a number, got {value!r}.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"Option '{name}' must be {bounds}, got {value!r}.")
+
+
+def _check_paper(value: Any) -> str:
+    text = str(value).lower()
+    if text not in PAPER_SIZES:
+        raise ConfigError(f"Option 'paper' must be one of {', '.join(PAPER_SIZES)}, got {value!r}.")
+    return text

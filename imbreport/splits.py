@@ -1,0 +1,102 @@
+"""How the rows are split: stratified (repeated) K-fold or one holdout, and the row sets inside
+a training part (fitting rows and a validation share; stratified samples).
+
+Every split keeps its evaluated rows (``test``) apart from the rows any model or threshold of that
+split learns from (``train``, divided into ``fit`` and ``validation`` on large data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from imbreport.errors import InputError
+from imbreport.options import AnalysisOptions
+
+DEFAULT_INNER_FOLDS = 3
+
+
+@dataclass(frozen=True)
+class Split:
+    repeat: int
+    fold: int
+    train: np.ndarray
+    test: np.ndarray
+    #: Large training parts: the rows models are fitted on and the validation rows thresholds
+    #: are tuned on (a stratified split of ``train``, drawn once for every strategy).
+    fit: np.ndarray | None = None
+    validation: np.ndarray | None = None
+
+
+def make_splits(y: np.ndarray, options: AnalysisOptions) -> tuple[list[Split], list[str]]:
+    """Stratified K-fold (repeated) or a single stratified holdout split, with notes."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, train_test_split
+
+    positives = int(y.sum())
+    notes: list[str] = []
+    index = np.arange(len(y))
+    if options.holdout:
+        test_pos = round(positives * options.holdout)
+        if test_pos < 1 or positives - test_pos < 2:
+            raise InputError(
+                f"A holdout of {options.holdout:g} leaves {test_pos} positive(s) in the test split "
+                f"and {positives - test_pos} in the training split (of {positives}); use "
+                "cross-validation (drop --holdout) or a different fraction."
+            )
+        train, test = train_test_split(
+            index, test_size=options.holdout, stratify=y, random_state=options.seed
+        )
+        return [Split(0, 0, train, test)], notes
+    folds = options.folds
+    if positives < folds:
+        notes.append(
+            f"Only {positives} positives: cross-validation uses {positives} folds instead of "
+            f"{folds} so that every fold has a positive."
+        )
+        folds = positives
+    if options.repeats > 1:
+        splitter = RepeatedStratifiedKFold(
+            n_splits=folds, n_repeats=options.repeats, random_state=options.seed
+        )
+    else:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=options.seed)
+    splits = [
+        Split(i // folds, i % folds, train, test)
+        for i, (train, test) in enumerate(splitter.split(index, y))
+    ]
+    return splits, notes
+
+
+def fitting_rows(split: Split) -> np.ndarray:
+    """The rows a supervised model is fitted on: the training part, less its validation rows."""
+    return split.train if split.fit is None else split.fit
+
+
+def with_validation(split: Split, y: np.ndarray, fraction: float, seed: int) -> Split:
+    """``split`` with its training part divided into fitting rows and a stratified validation
+    share (at least one positive on each side)."""
+    validation = stratified_sample(split.train, y, round(fraction * len(split.train)), seed)
+    chosen = np.zeros(len(y), dtype=bool)
+    chosen[validation] = True
+    return replace(split, fit=split.train[~chosen[split.train]], validation=validation)
+
+
+def inner_folds(y: np.ndarray, splits: list[Split]) -> int:
+    fewest = min(int(y[s.train].sum()) for s in splits)
+    return max(0, min(DEFAULT_INNER_FOLDS, fewest)) if fewest >= 2 else 0
+
+
+def stratified_sample(rows: np.ndarray, y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` of ``rows``, drawn at random with the prevalence of ``rows`` kept (sorted); when
+    ``rows`` hold two or more positives, at least one is drawn and at least one left."""
+    rng = np.random.default_rng(seed)
+    positives = rows[y[rows] == 1]
+    keep_positives = round(size * len(positives) / len(rows))
+    if len(positives) >= 2:
+        keep_positives = min(max(keep_positives, 1), len(positives) - 1)
+    picked = (
+        rng.choice(positives, keep_positives, replace=False),
+        rng.choice(rows[y[rows] == 0], size - keep_positives, replace=False),
+    )
+    return np.sort(np.concatenate(picked))
