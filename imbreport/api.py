@@ -20,7 +20,7 @@ from imbreport.errors import ConfigError, InputError, short_error
 from imbreport.options import Config, make_config
 from imbreport.reproducible import created_date
 
-__all__ = ["Report", "analyze", "build_report", "make_config", "read_previous"]
+__all__ = ["Report", "analyze", "build_report", "check_options", "make_config", "read_previous"]
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,8 @@ def analyze(
     """
     from imbreport.data import build_dataset, load_dataset
     from imbreport.evaluate import evaluate
-    from imbreport.gates import check_selected, parse_gates
-    from imbreport.registry import STRATEGY_NAMES
 
-    config = make_config(**options)
-    gates = parse_gates(fail_under, fail_over, STRATEGY_NAMES)
-    check_selected(gates, config.analysis.strategies)
-    if fail_if_worse and compare is None:
-        raise ConfigError(
-            "--fail-if-worse needs --compare PREVIOUS.json (the run to compare with)."
-        )
-    previous = read_previous(compare)
+    config, gates, previous = check_options(options, fail_under, fail_over, compare, fail_if_worse)
     started = time.perf_counter()
     if isinstance(data, str | os.PathLike):
         dataset = load_dataset(os.fspath(data), config.analysis, display_name=display_name)
@@ -81,6 +72,32 @@ def analyze(
     )
     results.timings["load_seconds"] = round(load_seconds, 3)
     return report
+
+
+def check_options(
+    options: Mapping[str, Any],
+    fail_under: Iterable[Any] = (),
+    fail_over: Iterable[Any] = (),
+    compare: str | os.PathLike | Mapping[str, Any] | None = None,
+    fail_if_worse: bool = False,
+):
+    """Every option checked, before any data is read: the values (``make_config``), the
+    threshold objective's grammar, the gates against the selected strategies, and the previous
+    report. Returns the ``Config``, the parsed gates and the previous report (or ``None``)."""
+    from imbreport.gates import check_selected, parse_gates
+    from imbreport.registry import STRATEGY_NAMES
+    from imbreport.thresholds import parse_objective
+
+    config = make_config(**options)
+    analysis = config.analysis
+    parse_objective(analysis.threshold_objective, analysis.cost_fp, analysis.cost_fn)
+    gates = parse_gates(fail_under, fail_over, STRATEGY_NAMES)
+    check_selected(gates, analysis.strategies)
+    if fail_if_worse and compare is None:
+        raise ConfigError(
+            "--fail-if-worse needs --compare PREVIOUS.json (the run to compare with)."
+        )
+    return config, gates, read_previous(compare)
 
 
 def build_report(

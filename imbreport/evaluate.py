@@ -36,6 +36,7 @@ from imbreport.options import AnalysisOptions
 from imbreport.registry import Correction, StrategySpec, select_strategies
 from imbreport.splits import Split, fitting_rows, inner_folds, make_splits, with_validation
 from imbreport.strategies import FeatureLayout
+from imbreport.thresholds import parse_objective
 from imbreport.versions import library_versions
 
 #: Up to this many cells (rows × feature columns × splits) the strategies are fitted in this
@@ -134,7 +135,8 @@ def _fit_plan(
     )
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
     tuning = Tuning(inner_folds(dataset.y, splits), VALIDATION_FRACTION if large else None)
-    return FitPlan(layout, options.objective(), tuning)
+    objective = parse_objective(options.threshold_objective, options.cost_fp, options.cost_fn)
+    return FitPlan(layout, objective, tuning)
 
 
 def _protocol(options, plan: FitPlan, splits, evaluated: EvaluatedRows, notes) -> Protocol:

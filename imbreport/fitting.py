@@ -20,7 +20,12 @@ from imbreport.errors import short_error
 from imbreport.model import Dataset
 from imbreport.registry import StrategySpec
 from imbreport.splits import Split, fitting_rows, stratified_sample, with_validation
-from imbreport.strategies import FeatureLayout, NegativeSampleClassifier, case_control_rows
+from imbreport.strategies import (
+    FeatureLayout,
+    NegativeSampleClassifier,
+    build_pipeline,
+    case_control_rows,
+)
 from imbreport.thresholds import Objective
 
 #: training part (no refit) instead of an inner cross-validation: 1 fit per split instead of 4.
@@ -167,7 +172,7 @@ def _shared_step_key(spec: StrategySpec, layout: FeatureLayout) -> str | None:
     """What identifies a supervised strategy's preprocessing step (``None``: nothing to share)."""
     if not spec.supervised:
         return None
-    return _first_step_key(spec.build(layout))
+    return _first_step_key(build_pipeline(spec, layout))
 
 
 def _first_step_key(pipeline) -> str | None:
@@ -281,7 +286,7 @@ def fit_one(
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
-            pipeline = spec.build(plan.layout)
+            pipeline = build_pipeline(spec, plan.layout)
             fitting = fitting_rows(split) if spec.tunable and tuning.possible else split.train
             pipeline = _with_negative_sampling(pipeline, spec, plan.layout, y[fitting])
             model, threshold, out_of_bag = _fit_and_tune(pipeline, spec, X, y, split, plan, shared)

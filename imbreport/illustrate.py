@@ -13,7 +13,7 @@ import pandas as pd
 
 from imbreport.model import Dataset, Illustration
 from imbreport.registry import STRATEGIES, plain_strategy
-from imbreport.strategies import FeatureLayout, linear_preprocessing
+from imbreport.strategies import FeatureLayout, build_pipeline, linear_preprocessing
 
 MAX_NEGATIVES = 3000
 MAX_POSITIVES = 1500
@@ -70,7 +70,7 @@ def illustrate(dataset: Dataset, recommended: str | None, seed: int) -> Illustra
     layout2d = FeatureLayout(("c1", "c2"), (), seed=seed)
     for name in names:
         spec = STRATEGIES[name]
-        model = spec.build(layout2d).fit(frame, y)
+        model = build_pipeline(spec, layout2d).fit(frame, y)
         if spec.score_kind == "anomaly score":
             raw_scores = model.decision_function(grid_frame)
             span = np.ptp(raw_scores) or 1.0

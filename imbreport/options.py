@@ -2,9 +2,11 @@
 
 ``AnalysisOptions`` change what is computed (how the data is read, the protocol, the seed);
 ``OutputOptions`` change only how the report is written (paper size, run timings). ``Config``
-holds both, as the report's appendix and JSON ``config`` block show them. ``make_config`` is the
-one place option values are checked, for the CLI and the Python API alike (like black's
-``Mode``; constraints declared as imbalanced-learn's ``_parameter_constraints`` are).
+holds both, as the report's appendix and JSON ``config`` block show them. ``make_config`` checks
+every option value against its declared constraint (like imbalanced-learn's
+``_parameter_constraints``), for the CLI and the Python API alike; the conductor
+(``api.check_options``) adds the checks that belong to other modules (the threshold objective's
+grammar, the gates, the previous report) before any file is read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from imbreport.errors import ConfigError
+from imbreport.registry import check_names
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,6 @@ class AnalysisOptions:
     encoding: str | None = None
     sep: str | None = None
     decimal: str = "."
-
-    def objective(self):
-        """The parsed threshold objective (``thresholds.Objective``)."""
-        from imbreport.thresholds import parse_objective
-
-        return parse_objective(self.threshold_objective, self.cost_fp, self.cost_fn)
 
 
 PAPER_SIZES = ("a4", "letter")
@@ -110,10 +107,7 @@ def make_config(**options: Any) -> Config:
     analysis = AnalysisOptions(**{k: v for k, v in options.items() if k not in output_names})
     output = OutputOptions(**{k: v for k, v in options.items() if k in output_names})
     if analysis.strategies is not None:
-        from imbreport.registry import check_names
-
         check_names(analysis.strategies)
-    analysis.objective()  # an objective that cannot be parsed fails now, not after loading
     return Config(analysis, output)
 
 

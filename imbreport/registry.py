@@ -6,14 +6,13 @@ here; the engine, the judgements and the pictures read these traits instead of t
 Adding a strategy is adding one entry to ``STRATEGIES`` (and its builder in ``strategies.py``).
 
 This module imports nothing heavy, so that parsing options (and ``imbreport --help``) never
-loads scikit-learn; ``StrategySpec.build`` imports the pipeline builders when first called.
+loads scikit-learn; ``strategies.build_pipeline(spec, layout)`` builds a strategy's pipeline.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from imbreport.errors import ConfigError
 
@@ -85,12 +84,6 @@ class StrategySpec:
     def plain(self) -> bool:
         """A supervised model with no imbalance correction: its family's reference."""
         return self.supervised and self.correction is Correction.NONE
-
-    def build(self, layout: Any):
-        """The unfitted ``imblearn`` pipeline for ``layout`` (a ``strategies.FeatureLayout``)."""
-        from imbreport import strategies
-
-        return getattr(strategies, self.builder)(layout)
 
 
 STRATEGIES: dict[str, StrategySpec] = {

@@ -22,6 +22,8 @@ from sklearn.ensemble import IsolationForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from imbreport.registry import StrategySpec
+
 SMOTE_NEIGHBOURS = 5
 MAX_ONE_HOT_CATEGORIES = 30
 
@@ -437,3 +439,8 @@ def build_isolation_forest(layout: FeatureLayout) -> Pipeline:
             ),
         ]
     )
+
+
+def build_pipeline(spec: StrategySpec, layout: FeatureLayout) -> Pipeline:
+    """The unfitted pipeline of a registry entry (its ``builder`` names a function here)."""
+    return globals()[spec.builder](layout)

@@ -27,7 +27,7 @@ from imbreport.options import AnalysisOptions
 from imbreport.recommend import judge
 from imbreport.registry import STRATEGIES, Role, StrategySpec, select_strategies
 from imbreport.splits import Split, make_splits
-from imbreport.strategies import FeatureLayout
+from imbreport.strategies import FeatureLayout, build_pipeline
 from imbreport.thresholds import parse_objective
 
 TABLE = Path(__file__).resolve().parent / "data" / "article_table.json"
@@ -44,7 +44,7 @@ def test_every_strategy_fits_and_scores_mixed_data(name, small_frame):
     X.loc[::17, "a"] = np.nan  # missing values are imputed inside the pipeline
     y = small_frame["target"].to_numpy()
     spec = STRATEGIES[name]
-    model = spec.build(FeatureLayout(("a", "b"), ("colour",), seed=1)).fit(X, y)
+    model = build_pipeline(spec, FeatureLayout(("a", "b"), ("colour",), seed=1)).fit(X, y)
     if spec.response_method == "decision_function":
         scores = model.decision_function(X)
     else:
@@ -59,7 +59,7 @@ def test_smote_uses_smoten_for_all_categorical_data():
     rng = np.random.default_rng(3)
     X = pd.DataFrame({"c1": rng.choice(list("abc"), 200), "c2": rng.choice(list("xy"), 200)})
     y = ((X["c1"] == "a") & (X["c2"] == "x")).astype(int).to_numpy()
-    model = STRATEGIES["smote"].build(FeatureLayout((), ("c1", "c2"))).fit(X, y)
+    model = build_pipeline(STRATEGIES["smote"], FeatureLayout((), ("c1", "c2"))).fit(X, y)
     assert model.predict_proba(X).shape == (200, 2)
 
 
@@ -70,7 +70,7 @@ def test_unknown_strategy_is_a_config_error():
 
 def test_xgboost_weight_comes_from_the_training_part(small_frame):
     X, y = small_frame.drop(columns="target"), small_frame["target"].to_numpy()
-    model = STRATEGIES["xgboost"].build(FeatureLayout(("a", "b"), ("colour",))).fit(X, y)
+    model = build_pipeline(STRATEGIES["xgboost"], FeatureLayout(("a", "b"), ("colour",))).fit(X, y)
     assert model[-1].scale_pos_weight_ == pytest.approx((y == 0).sum() / (y == 1).sum())
 
 

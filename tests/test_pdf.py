@@ -26,11 +26,11 @@ from click.testing import CliRunner  # noqa: E402
 
 from imbreport import __version__, api  # noqa: E402
 from imbreport.api import analyze  # noqa: E402
-from imbreport.reproducible import created_date  # noqa: E402
 from imbreport.cli import main  # noqa: E402
 from imbreport.errors import ConfigError  # noqa: E402
 from imbreport.pdf import data_only_fetcher_class, html_to_pdf, page_size_css, pdf_date  # noqa: E402
 from imbreport.render import render_html  # noqa: E402
+from imbreport.reproducible import created_date  # noqa: E402
 
 ARTICLE = Path(__file__).resolve().parent.parent / "imbreport" / "datasets" / "article_dataset.csv"
 FAST = {"strategies": "logreg,balanced,xgboost", "bootstrap": 100, "n_jobs": 1}
