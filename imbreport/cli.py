@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from imbreport import __version__
+from imbreport.options import PAPER_SIZES, RANGES  # declared once, checked by make_config
 from imbreport.registry import STRATEGY_NAMES as STRATEGIES  # light: no scikit-learn
 
 if TYPE_CHECKING:
@@ -331,21 +332,21 @@ def _shared_options(read_pyproject: bool) -> list:
         ),
         click.option(
             "--folds",
-            type=click.IntRange(2, 20),
+            type=click.IntRange(*RANGES["folds"]),
             default=5,
             show_default=True,
             help="Cross-validation folds (fewer when there are fewer positives).",
         ),
         click.option(
             "--repeats",
-            type=click.IntRange(1, 20),
+            type=click.IntRange(*RANGES["repeats"]),
             default=1,
             show_default=True,
             help="Repeats of the cross-validation.",
         ),
         click.option(
             "--holdout",
-            type=click.FloatRange(0.05, 0.95),
+            type=click.FloatRange(*RANGES["holdout"]),
             default=None,
             metavar="FRACTION",
             help="Evaluate on a single stratified holdout of this fraction instead of "
@@ -376,26 +377,26 @@ def _shared_options(read_pyproject: bool) -> list:
         ),
         click.option(
             "--cost-fp",
-            type=click.FloatRange(min=0),
+            type=click.FloatRange(*RANGES["cost_fp"]),
             default=None,
             help="Cost of one false positive (for --threshold-objective cost). [default: none]",
         ),
         click.option(
             "--cost-fn",
-            type=click.FloatRange(min=0),
+            type=click.FloatRange(*RANGES["cost_fn"]),
             default=None,
             help="Cost of one false negative (for --threshold-objective cost). [default: none]",
         ),
         click.option(
             "--bootstrap",
-            type=click.IntRange(100, 10000),
+            type=click.IntRange(*RANGES["bootstrap"]),
             default=1000,
             show_default=True,
             help="Bootstrap resamples for the 95% intervals.",
         ),
         click.option(
             "--paper",
-            type=click.Choice(["a4", "letter"], case_sensitive=False),
+            type=click.Choice(PAPER_SIZES, case_sensitive=False),
             default="a4",
             show_default=True,
             help="Paper size of PDF output.",
@@ -516,7 +517,7 @@ def main():
 )
 @click.option(
     "--sample",
-    type=click.IntRange(min=100),
+    type=click.IntRange(*RANGES["sample"]),
     default=None,
     metavar="N",
     help="Keep every positive and a random sample of negatives, N rows in all. [default: off]",
