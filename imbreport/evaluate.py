@@ -110,7 +110,7 @@ def evaluate(
         },
         evaluated_prevalence=positives / represented,
         random_pr_auc=random_level,
-        pr_auc_draws=draws,
+        draws=draws,
     )
 
 

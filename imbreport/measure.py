@@ -14,10 +14,18 @@ import numpy as np
 
 from imbreport import metrics as m
 from imbreport.fitting import FoldOutcome
-from imbreport.model import StrategyResult
+from imbreport.model import Draws, StrategyResult
+from imbreport.permutation import RankingPositions, null_pr_auc, positive_sets
 from imbreport.registry import StrategySpec
 from imbreport.splits import Split
 from imbreport.thresholds import Objective
+
+#: Per-split metrics kept for the judgements (each split's own figure on its held-out rows).
+FOLD_METRICS = ("pr_auc", "roc_auc", "recall", "precision", "f1")
+#: Label permutations for the chance test: as many as bootstrap resamples, fewer with many
+#: positives (permutations × positives at most ``PERMUTATION_CELLS``), at least this many.
+MIN_PERMUTATIONS = 200
+PERMUTATION_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -52,12 +60,13 @@ def measure(
     resamples: int,
     seed: int,
     n_jobs: int,
-) -> tuple[tuple[StrategyResult, ...], dict[str, np.ndarray]]:
+) -> tuple[tuple[StrategyResult, ...], Draws]:
     """Every strategy's result with 95% intervals (``notes``: a note for a strategy's entry),
-    and each evaluated strategy's bootstrap PR-AUC draws (paired across strategies)."""
+    and the paired draws the judgements rest on (``Draws``)."""
     measured = _measure_all(specs, outcomes, unrunnable, evaluated, notes, n_jobs)
     point_values = {r.name: values for r, values, _ in measured if r.ok}
-    boot_inputs = {r.name: inp for r, _, inp in measured if r.ok}
+    boot_inputs = {r.name: extra[0] for r, _, extra in measured if r.ok}
+    fold_values = {r.name: extra[1] for r, _, extra in measured if r.ok}
     distributions = m.bootstrap(evaluated.y, boot_inputs, resamples, seed, evaluated.weight, n_jobs)
     final = []
     for result, _, _ in measured:
@@ -73,8 +82,43 @@ def measure(
                 tuned_metrics=m.with_intervals(tuned_values, dist["tuned"]),
             )
         )
-    draws = {name: dist["default"]["pr_auc"] for name, dist in distributions.items()}
+    draws = Draws(
+        bootstrap={
+            name: {
+                **{key: dist["default"][key] for key in ("pr_auc", "roc_auc")},
+                **{key: dist["tuned"][key] for key in ("recall", "precision", "f1")},
+            }
+            for name, dist in distributions.items()
+        },
+        chance_null=_chance_null(boot_inputs, evaluated, resamples, seed, n_jobs),
+        fold_values=fold_values,
+        test_share=_test_share(evaluated),
+    )
     return tuple(final), draws
+
+
+def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: int, n_jobs: int):
+    """Each strategy's PR-AUC under the same label permutations of the evaluated rows (paired
+    across strategies); fewer permutations when there are many positives (each costs
+    positives · log positives), never fewer than ``MIN_PERMUTATIONS``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    positives = int(evaluated.y.sum())
+    permutations = min(resamples, max(MIN_PERMUTATIONS, PERMUTATION_CELLS // max(positives, 1)))
+    sets = positive_sets(len(evaluated.y), positives, permutations, seed + 1)
+
+    def null(name):
+        rankings = [RankingPositions(scores) for scores in boot_inputs[name].scores]
+        return null_pr_auc(rankings, sets, evaluated.weight)
+
+    with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
+        return dict(zip(boot_inputs, pool.map(null, boot_inputs), strict=True))
+
+
+def _test_share(evaluated: EvaluatedRows) -> float:
+    """Held-out rows per training row of a split (n₂/n₁ of Nadeau & Bengio's correction)."""
+    split = evaluated.splits[0]
+    return len(split.test) / max(len(split.train), 1)
 
 
 def _measure_all(specs, outcomes, unrunnable, evaluated: EvaluatedRows, notes, n_jobs):
@@ -107,6 +151,10 @@ def _measure_strategy(spec, mine, ev: EvaluatedRows, note: str | None):
         tuned_pred[o.split.repeat, cols] = (
             o.default_pred if o.threshold is None else o.scores >= o.threshold
         )
+    if spec.baseline:
+        # a constant scorer: each fold's prior differs in the last digits, which would make a
+        # ranking out of nothing; one constant gives PR-AUC = prevalence and ROC-AUC = 0.5
+        scores[:] = scores.mean()
     probabilistic = spec.score_kind != "anomaly score"
     ranked = [m.RankedScores(ev.y, s, ev.weight) for s in scores]  # one sort per repeat
     ranking = _mean_over_repeats([r.ranking_metrics(probabilistic) for r in ranked])
@@ -131,7 +179,23 @@ def _measure_strategy(spec, mine, ev: EvaluatedRows, note: str | None):
         note,
     )
     inputs = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
-    return result, (default_values, tuned_values), inputs
+    folds = _fold_values(ranked, tuned_pred, ev)
+    return result, (default_values, tuned_values), (inputs, folds)
+
+
+def _fold_values(ranked: list[m.RankedScores], tuned_pred, ev: EvaluatedRows):
+    """Each split's own PR-AUC, ROC-AUC and tuned recall / precision / F1 on its held-out rows."""
+    values: dict[str, list[float]] = {key: [] for key in FOLD_METRICS}
+    for split in ev.splits:
+        cols = ev.position[split.test]
+        part = ranked[split.repeat].subset(cols)
+        thresholded = m.threshold_metrics(ev.y[cols], tuned_pred[split.repeat, cols], ev.weight)
+        both = part.both_classes
+        values["pr_auc"].append(part.pr_auc() if both else np.nan)
+        values["roc_auc"].append(part.roc_auc() if both else np.nan)
+        for key in ("recall", "precision", "f1"):
+            values[key].append(thresholded[key])
+    return {key: np.asarray(v) for key, v in values.items()}
 
 
 def _mean_over_repeats(per_repeat: list[dict]) -> dict[str, float | None]:

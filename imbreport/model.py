@@ -16,8 +16,14 @@ import numpy as np
 
 from imbreport.options import Config
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
+#: How "beats chance" is tested (the JSON's ``chance.method``).
+CHANCE_METHOD = (
+    "label-permutation test of each strategy's PR-AUC on the evaluated rows; every strategy "
+    "scored on the same permutations; family-wise error over all of them held by the "
+    "standardised max-statistic (Westfall & Young)"
+)
 #: Metrics computed for every strategy, in display order.
 METRIC_KEYS = (
     "pr_auc",
@@ -185,17 +191,23 @@ class StrategyResult:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A paired comparison of two strategies on the same rows (bootstrap of the difference)."""
+    """A paired comparison of two strategies on the same rows: the difference ``first − second``,
+    its 95% interval (paired bootstrap, widened by the per-split spread), and whether it is
+    distinguishable from zero after Holm's adjustment over the comparisons made."""
 
     metric: str
     first: str
     second: str
     difference: float
     ci: tuple[float, float]
+    p_value: float = 1.0  # Holm-adjusted, two-sided
+    distinguishable: bool = False
+    #: Shown practically equivalent (90% interval inside ± the margin), when that was asked.
+    equivalent: bool | None = None
 
     @property
     def indistinguishable(self) -> bool:
-        return self.ci[0] <= 0.0 <= self.ci[1]
+        return not self.distinguishable
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +217,26 @@ class Comparison:
             "difference": rounded(self.difference),
             "ci": [rounded(self.ci[0]), rounded(self.ci[1])],
             "indistinguishable": self.indistinguishable,
+            "p_value_adjusted": rounded(self.p_value),
+            "equivalent": self.equivalent,
+        }
+
+
+@dataclass(frozen=True)
+class ChanceTest:
+    """Whether one strategy ranks positives better than chance, family-wise error controlled."""
+
+    p_value: float  # its own permutation p-value
+    adjusted: float  # adjusted over every strategy tested (max-statistic)
+    beats_chance: bool
+    worse_than_random: bool = False  # ROC-AUC interval below 0.5 or PR-AUC below prevalence
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "p_value": rounded(self.p_value),
+            "p_value_adjusted": rounded(self.adjusted),
+            "beats_chance": self.beats_chance,
+            "worse_than_random": self.worse_than_random,
         }
 
 
@@ -277,6 +309,23 @@ class Illustration:
 
 
 @dataclass(frozen=True)
+class Draws:
+    """The paired resampling draws the judgements rest on (not part of the JSON).
+
+    ``bootstrap``: strategy → metric → its bootstrap distribution, the same resamples for every
+    strategy (PR-AUC and ROC-AUC threshold-free; recall, precision and F1 at the tuned
+    thresholds). ``chance_null``: strategy → its PR-AUC under label permutations of the
+    evaluated rows, the same permutations for every strategy. ``fold_values``: strategy → metric
+    → each split's own figure. ``test_share``: held-out rows per training row of a split.
+    """
+
+    bootstrap: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    chance_null: dict[str, np.ndarray] = field(default_factory=dict)
+    fold_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    test_share: float = 0.25
+
+
+@dataclass(frozen=True)
 class Results:
     """The evaluation engine's output: what every strategy measured, and nothing judged yet."""
 
@@ -290,9 +339,8 @@ class Results:
     #: whole file's), and what a random ranking reaches in 95% of draws with this many positives.
     evaluated_prevalence: float = 0.0
     random_pr_auc: float = 0.0
-    #: Each evaluated strategy's bootstrap distribution of PR-AUC, the same resamples for every
-    #: strategy (paired): the judgements compare strategies on them. Not part of the JSON.
-    pr_auc_draws: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: The paired draws the judgements compare strategies on. Not part of the JSON.
+    draws: Draws = field(default_factory=lambda: Draws(), repr=False)
 
     def strategy(self, name: str | None) -> StrategyResult | None:
         for s in self.strategies:
@@ -330,6 +378,18 @@ class Verdict:
     focus: str | None = None
     #: The strategy with the highest F1 at its tuned threshold.
     best_tuned_f1: str | None = None
+    #: Each learning strategy's chance test.
+    chance: dict[str, ChanceTest] = field(default_factory=dict)
+    #: Strategies the data can neither separate from the leader nor show equivalent to it.
+    undecided: tuple[str, ...] = ()
+    #: Roughly how many positives would settle the closest undecided comparison.
+    positives_to_settle: int | None = None
+    #: Each imbalance correction against its family's plain model (Holm within the family).
+    corrections: tuple[Comparison, ...] = ()
+    #: Why the figures are only indicative (few positives or few events), else ``None``.
+    indicative: str | None = None
+    #: The margin within which a simpler strategy counts as practically equivalent (PR-AUC).
+    equivalence_margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -407,11 +467,21 @@ class Report:
             "protocol": r.protocol.to_dict(),
             "strategies": [s.to_dict() for s in r.strategies],
             "comparisons": [c.to_dict() for c in v.comparisons],
-            "recommended": v.recommended.to_dict(),
+            "corrections": [c.to_dict() for c in v.corrections],
+            "recommended": {
+                **v.recommended.to_dict(),
+                "undecided": list(v.undecided),
+                "positives_to_settle": v.positives_to_settle,
+                "indicative": v.indicative,
+                "equivalence_margin": v.equivalence_margin,
+            },
             "beats_chance": v.beats_chance,
             "chance": {
                 "prevalence": rounded(r.dataset.prevalence),
                 "random_ranking_pr_auc_95": rounded(r.random_pr_auc),
+                "method": CHANCE_METHOD,
+                "family_wise_error": 0.05,
+                "strategies": {name: test.to_dict() for name, test in v.chance.items()},
             },
             "advice": [a.to_dict() for a in self.advice],
             "gates": [g.to_dict() for g in self.gates],

@@ -6,17 +6,27 @@ probabilities resampling distorted, whether the imbalance is extreme, and which 
 threshold and confusion sections show. Pictures and templates read the ``Verdict``; none of
 them decides anything.
 
-The recommendation rule (issue #3): the highest PR-AUC among supervised strategies; among the
-strategies whose paired PR-AUC difference from that leader covers zero, the simplest (the
-registry's simplicity rank); an anomaly detector only when it beats chance and no supervised
-strategy does; the baseline never. Nothing is crowned when nothing beats chance.
+The rules (``inference.py`` holds the tests):
+- *Beats chance*: a strategy's PR-AUC against label permutations of the evaluated rows, every
+  strategy tested together with the family-wise error held at 5% (max-statistic).
+- *A differs from B*: the paired difference's p-value, Holm-adjusted over the comparisons made.
+- *The recommendation*: the highest PR-AUC among the supervised strategies that beat chance (the
+  leader), unless a simpler one that also beats chance is *shown* practically equivalent (the
+  90% interval of the paired PR-AUC difference within ± ``EQUIVALENCE_MARGIN``) and is not
+  distinguishably worse on ROC-AUC or at the tuned threshold. "The interval covers zero" means
+  "not enough data to tell", so such strategies are named as undecided, not as tied winners.
+  An anomaly detector only when it beats chance and no supervised strategy does; the baseline
+  never. Nothing is crowned when nothing beats chance.
 """
 
 from __future__ import annotations
 
-from imbreport import metrics as m
+import math
+
+from imbreport.inference import ALPHA, holm, max_statistic_p_values, paired_difference
 from imbreport.model import (
     Advice,
+    ChanceTest,
     Comparison,
     Metric,
     Recommended,
@@ -31,8 +41,12 @@ DISTORTION_FACTOR = 1.5
 #: Fewer positives than this, or a prevalence below ``EXTREME_PREVALENCE``: extreme imbalance.
 EXTREME_POSITIVES = 50
 EXTREME_PREVALENCE = 0.001
-#: Fewer positives than this: the advice asks for more.
+#: Fewer positives than this: the figures are indicative, and the advice asks for more.
 FEW_POSITIVES = 30
+#: A recall or precision resting on fewer events than this is indicative.
+FEW_EVENTS = 10
+#: A simpler strategy is preferred only when shown within this much PR-AUC of the leader.
+EQUIVALENCE_MARGIN = 0.02
 
 
 def fmt(metric: Metric) -> str:
@@ -48,17 +62,31 @@ def pr_auc_of(result: StrategyResult) -> float:
     return result.metrics["pr_auc"].value or 0.0
 
 
-def beats_chance(result: StrategyResult, prevalence: float, random_level: float = 0.0) -> bool:
-    """The PR-AUC interval lies above the prevalence, and the PR-AUC above what a random ranking
-    reaches in 95% of draws with this many positives (``random_level``)."""
-    pr_auc = result.metrics.get("pr_auc")
-    return bool(
-        pr_auc
-        and pr_auc.ci
-        and pr_auc.ci[0] > prevalence
-        and pr_auc.value is not None
-        and pr_auc.value > random_level
+def chance_tests(results: Results) -> dict[str, ChanceTest]:
+    """Each learning strategy's chance test: its PR-AUC against the same label permutations of
+    the evaluated rows as every other strategy, the family-wise error held at ``ALPHA`` by the
+    max-statistic; and whether it ranks worse than random."""
+    prevalence = results.evaluated_prevalence
+    learners = [
+        s for s in results.strategies if s.ok and not _spec(s).baseline
+        and s.name in results.draws.chance_null
+    ]  # fmt: skip
+    observed = {s.name: pr_auc_of(s) for s in learners}
+    p_values = max_statistic_p_values(
+        observed, {s.name: results.draws.chance_null[s.name] for s in learners}
     )
+    out = {}
+    for s in learners:
+        raw, adjusted = p_values[s.name]
+        roc = s.metrics.get("roc_auc")
+        below_half = bool(roc and roc.ci and roc.ci[1] < 0.5)
+        out[s.name] = ChanceTest(
+            p_value=raw,
+            adjusted=adjusted,
+            beats_chance=bool(adjusted <= ALPHA and observed[s.name] > prevalence),
+            worse_than_random=bool(below_half or observed[s.name] < prevalence),
+        )
+    return out
 
 
 def judge(results: Results) -> Verdict:
@@ -66,33 +94,75 @@ def judge(results: Results) -> Verdict:
     evaluated = [s for s in results.strategies if s.ok]
     ranking = sorted(evaluated, key=lambda s: -pr_auc_of(s))  # stable: registry order on ties
     learners = [s for s in ranking if not _spec(s).baseline]
+    chance = chance_tests(results)
     supervised = [s for s in learners if _spec(s).supervised]
-    leader = supervised[0] if supervised else None
+    passing = [s for s in supervised if chance[s.name].beats_chance]
+    leader = passing[0] if passing else (supervised[0] if supervised else None)
     comparisons = compare_with_leader(results, learners, leader)
-    tied = tuple(
-        c.second
-        for c in comparisons
-        if leader is not None and c.first == leader.name and c.indistinguishable
-    )
-    recommended, beats = choose_recommended(results, supervised, tied)
+    recommended, undecided, settle = choose_recommended(results, passing, comparisons, chance)
     top = learners[0] if learners else None
     focus = results.strategy(recommended.strategy) or top
     best_f1 = max(ranking, key=lambda s: s.metric("f1", True).value or 0.0, default=None)
     dataset = results.dataset
     return Verdict(
         recommended=recommended,
-        beats_chance=beats,
+        beats_chance=any(test.beats_chance for test in chance.values()),
         ranking=tuple(s.name for s in ranking),
         top=_name(top),
         leader=_name(leader),
         comparisons=comparisons,
-        tied_with_leader=tied,
+        tied_with_leader=tuple(
+            c.second
+            for c in comparisons
+            if leader is not None and c.first == leader.name and not c.distinguishable
+        ),  # fmt: skip
         distorted=tuple(s.name for s in distorted_probabilities(results)),
         extreme_imbalance=(
             dataset.prevalence < EXTREME_PREVALENCE or dataset.positives < EXTREME_POSITIVES
         ),
         focus=_name(focus),
         best_tuned_f1=_name(best_f1),
+        chance=chance,
+        undecided=undecided,
+        positives_to_settle=settle,
+        corrections=correction_effects(results),
+        indicative=indicative(results, focus),
+        equivalence_margin=EQUIVALENCE_MARGIN,
+    )
+
+
+def difference(results: Results, first: StrategyResult, second: StrategyResult, metric: str):
+    """The paired difference ``first − second`` of ``metric`` (``inference.Difference``)."""
+    draws = results.draws
+    table = first.metrics if metric in ("pr_auc", "roc_auc") else first.tuned_metrics
+    other = second.metrics if metric in ("pr_auc", "roc_auc") else second.tuned_metrics
+    estimate = (table[metric].value or 0.0) - (other[metric].value or 0.0)
+    return paired_difference(
+        estimate,
+        draws.bootstrap[first.name][metric],
+        draws.bootstrap[second.name][metric],
+        draws.fold_values.get(first.name, {}).get(metric),
+        draws.fold_values.get(second.name, {}).get(metric),
+        draws.test_share,
+    )
+
+
+def _comparisons(results: Results, pairs, equivalence: bool = False) -> tuple[Comparison, ...]:
+    """PR-AUC comparisons of ``pairs``, Holm-adjusted together."""
+    found = [difference(results, a, b, "pr_auc") for a, b in pairs]
+    adjusted = holm([d.p_value for d in found])
+    return tuple(
+        Comparison(
+            metric="pr_auc",
+            first=a.name,
+            second=b.name,
+            difference=d.estimate,
+            ci=d.ci,
+            p_value=p,
+            distinguishable=bool(p <= ALPHA),
+            equivalent=d.equivalent(EQUIVALENCE_MARGIN) if equivalence else None,
+        )
+        for (a, b), d, p in zip(pairs, found, adjusted, strict=True)
     )
 
 
@@ -101,7 +171,7 @@ def compare_with_leader(
 ) -> tuple[Comparison, ...]:
     """Paired PR-AUC differences between the supervised leader and every other learner, plus,
     within the linear family, synthetic oversampling against class weights (the article's
-    question) when the leader is neither."""
+    question) when the leader is neither; Holm-adjusted over all of them."""
     if len(learners) < 2 or leader is None:
         return ()
     pairs = [(leader, other) for other in learners if other is not leader]
@@ -109,62 +179,161 @@ def compare_with_leader(
     weighted = _family_member(learners, "linear", Correction.WEIGHTS)
     if synthetic and weighted and leader not in (synthetic, weighted):
         pairs.append((synthetic, weighted))
-    draws = results.pr_auc_draws
-    return tuple(
-        Comparison(
-            metric="pr_auc",
-            first=first.name,
-            second=second.name,
-            difference=first.metrics["pr_auc"].value - second.metrics["pr_auc"].value,
-            ci=m.interval(draws[first.name] - draws[second.name]),
-        )
-        for first, second in pairs
-    )
+    return _comparisons(results, pairs, equivalence=True)
+
+
+def correction_effects(results: Results) -> tuple[Comparison, ...]:
+    """Did correcting the imbalance help? Each correction against its family's plain model."""
+    pairs = []
+    for family in ("linear", "trees"):
+        plain = plain_model(results, family)
+        if plain is None:
+            continue
+        pairs += [
+            (s, plain)
+            for s in results.strategies
+            if s.ok and _spec(s).family == family and not _spec(s).plain
+        ]
+    return _comparisons(results, pairs) if pairs else ()
 
 
 def choose_recommended(
-    results: Results, supervised: list[StrategyResult], tied: tuple[str, ...]
-) -> tuple[Recommended, bool]:
-    """The recommendation and whether any strategy beats chance (``supervised``: highest
-    PR-AUC first; ``tied``: those indistinguishable from the first)."""
-    prevalence, random_level = results.evaluated_prevalence, results.random_pr_auc
-    if supervised and beats_chance(supervised[0], prevalence, random_level):
-        leader = supervised[0]
-        pool = [
+    results: Results,
+    passing: list[StrategyResult],
+    comparisons: tuple[Comparison, ...],
+    chance: dict[str, ChanceTest],
+) -> tuple[Recommended, tuple[str, ...], int | None]:
+    """The recommendation, the strategies left undecided against the leader, and roughly how
+    many positives would settle the closest of them.
+
+    The leader (highest PR-AUC among the supervised strategies that beat chance) is recommended,
+    unless a simpler one that also beats chance is *shown* practically equivalent on PR-AUC and
+    is not distinguishably worse on ROC-AUC or on the tuned objective's metric.
+    """
+    prevalence = results.evaluated_prevalence
+    if passing:
+        leader = passing[0]
+        by_second = {c.second: c for c in comparisons if c.first == leader.name}
+        simpler = [
             s
-            for s in supervised
-            if (s is leader or s.name in tied) and beats_chance(s, prevalence, random_level)
+            for s in passing[1:]
+            if _spec(s).simplicity < _spec(leader).simplicity
+            and by_second.get(s.name)
+            and by_second[s.name].equivalent
+            and not _worse_elsewhere(results, leader, s)
         ]
-        chosen = min(pool, key=lambda s: _spec(s).simplicity)
-        if chosen is leader:
-            reason = (
-                f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])}) and no "
-                "simpler strategy is statistically indistinguishable from it."
-            )
-        else:
+        undecided = tuple(
+            c.second
+            for c in by_second.values()
+            if not c.distinguishable and not c.equivalent and _spec_by_name(c.second).supervised
+        )
+        settle = _positives_to_settle(results, by_second[undecided[0]]) if undecided else None
+        if simpler:
+            chosen = min(simpler, key=lambda s: _spec(s).simplicity)
+            c = by_second[chosen.name]
             reason = (
                 f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])}), but "
-                f"{chosen.label} ({fmt(chosen.metrics['pr_auc'])}) is indistinguishable from it "
-                "(the paired difference's interval covers zero) and simpler."
+                f"{chosen.label} ({fmt(chosen.metrics['pr_auc'])}) is simpler and shown "
+                f"practically equivalent: the paired difference's 90% interval lies within "
+                f"±{EQUIVALENCE_MARGIN:g} (difference {c.difference:+.3f}), and it is not "
+                "distinguishably worse on ROC-AUC or at the tuned threshold."
             )
-        return Recommended(chosen.name, chosen.threshold, reason), True
-    anomaly = next((s for s in results.strategies if s.ok and _spec(s).anomaly), None)
-    if anomaly is not None and beats_chance(anomaly, prevalence, random_level):
+            return Recommended(chosen.name, chosen.threshold, reason), undecided, settle
+        reason = f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])})"
+        if undecided:
+            labels = ", ".join(_label(results, n) for n in undecided)
+            reason += (
+                f"; with {results.dataset.positives} positives the data cannot tell it apart from "
+                f"{labels} (neither distinguishably better nor shown equivalent), so it is the best "
+                "estimate, not a proven winner."
+            )
+        else:
+            reason += (
+                " and is distinguishably better than every other strategy it was compared with."
+            )
+        return Recommended(leader.name, leader.threshold, reason), undecided, settle
+    anomaly = next(
+        (
+            s
+            for s in results.strategies
+            if s.ok and _spec(s).anomaly and chance.get(s.name) and chance[s.name].beats_chance
+        ),
+        None,
+    )
+    if anomaly is not None:
         reason = (
             f"No supervised strategy beats chance, but the {anomaly.label} does "
-            f"(PR-AUC {fmt(anomaly.metrics['pr_auc'])} vs prevalence {prevalence:.3f})."
+            f"(PR-AUC {fmt(anomaly.metrics['pr_auc'])} vs prevalence {prevalence:.3f}; "
+            f"adjusted p = {chance[anomaly.name].adjusted:.3f})."
         )
-        return Recommended(anomaly.name, anomaly.threshold, reason), True
+        return Recommended(anomaly.name, anomaly.threshold, reason), (), None
+    tested = len(chance)
+    best = min((t.adjusted for t in chance.values()), default=1.0)
     return (
         Recommended(
             None,
             None,
-            "No strategy is better than chance: no PR-AUC is both above the prevalence "
-            f"({prevalence:.3f}) with its whole interval and above what a random ranking reaches "
-            f"in 95% of draws ({random_level:.3f}).",
+            f"No strategy is better than chance: tested together ({tested} strategies, "
+            f"family-wise error {ALPHA:.0%}), none ranks the positives better than random labels "
+            f"would (smallest adjusted p = {best:.3f}; chance PR-AUC = prevalence "
+            f"{prevalence:.3f}).",
         ),
-        False,
+        (),
+        None,
     )
+
+
+def _worse_elsewhere(results: Results, leader: StrategyResult, simpler: StrategyResult) -> bool:
+    """The simpler strategy is distinguishably worse than the leader on ROC-AUC or on the
+    metric the threshold objective tunes."""
+    for metric in ("roc_auc", objective_metric(results.protocol.threshold_objective)):
+        if metric is None:
+            continue
+        d = difference(results, leader, simpler, metric)
+        if d.ci[0] > 0:
+            return True
+    return False
+
+
+def objective_metric(objective_text: str) -> str | None:
+    """The tuned-threshold metric that the threshold objective's words name (``None``: cost)."""
+    if "maximise recall" in objective_text:
+        return "recall"
+    if "maximise precision" in objective_text:
+        return "precision"
+    if "F1" in objective_text or "F-beta" in objective_text:
+        return "f1"
+    return None
+
+
+def _positives_to_settle(results: Results, c: Comparison) -> int | None:
+    """Positives needed for an undecided comparison to become either distinguishable or shown
+    equivalent, if its interval shrinks as 1/√positives (``None``: it may never, a near tie)."""
+    half = (c.ci[1] - c.ci[0]) / 2
+    gap = abs(c.difference)
+    target = max(gap, EQUIVALENCE_MARGIN - gap)
+    if half <= 0 or target <= 0:
+        return None
+    return int(math.ceil(results.dataset.positives * (half / target) ** 2))
+
+
+def indicative(results: Results, focus: StrategyResult | None) -> str | None:
+    """Why the figures are only indicative: few positives, or a recall or precision resting on
+    few events (positives found, rows flagged)."""
+    positives = results.dataset.positives
+    if positives < FEW_POSITIVES:
+        return (
+            f"The figures rest on {positives} positives (fewer than {FEW_POSITIVES}): read them "
+            "as indicative, not as measurements."
+        )
+    counts = focus.tuned_confusion if focus is not None else {}
+    flagged = counts.get("tp", 0) + counts.get("fp", 0)
+    if counts and flagged < FEW_EVENTS:
+        return (
+            f"{focus.label}'s precision rests on {flagged} flagged rows (fewer than "
+            f"{FEW_EVENTS}): read it as indicative."
+        )
+    return None
 
 
 def distorted_probabilities(results: Results) -> list[StrategyResult]:
@@ -281,19 +450,40 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
             )
         )
 
+    advice.extend(_correction_advice(results, verdict))
+
     anomaly = next((s for s in ok if _spec(s).anomaly), None)
     if anomaly is not None:
         best = results.strategy(verdict.leader)
         versus = f" vs {fmt(best.metrics['pr_auc'])} for {best.label}" if best else ""
-        text = f"{anomaly.label} PR-AUC {fmt(anomaly.metrics['pr_auc'])}{versus}. " + (
-            f"With {positives} positives (prevalence {prevalence:.4f}) an anomaly detector is "
-            "a fair baseline to keep in view."
-            if verdict.extreme_imbalance
-            else "The imbalance here is not extreme enough to need an anomaly detector."
-        )
+        test = verdict.chance.get(anomaly.name)
+        head = f"{anomaly.label} PR-AUC {fmt(anomaly.metrics['pr_auc'])}{versus}. "
+        if test is not None and test.worse_than_random:
+            text = head + (
+                f"It ranks the positives worse than random (ROC-AUC "
+                f"{fmt(anomaly.metrics['roc_auc'])}, or PR-AUC below the prevalence "
+                f"{prevalence:.3f}): the positives here do not look like outliers of the "
+                "majority; do not use it."
+            )
+        elif verdict.extreme_imbalance:
+            text = head + (
+                f"With {positives} positives (prevalence {prevalence:.4f}) supervised models have "
+                "little to learn from, so an anomaly detector is a fair baseline to keep in view."
+            )
+        else:
+            text = head + (
+                f"With {positives} positives supervised models have enough to learn from; the "
+                "anomaly detector is shown for comparison only."
+            )
         advice.append(Advice("Anomaly-detection fallback", text))
 
-    if positives < FEW_POSITIVES:
+    if positives < FEW_POSITIVES or verdict.positives_to_settle:
+        settle = (
+            f" About {verdict.positives_to_settle:,} positives would settle whether "
+            f"{_label(results, verdict.undecided[0])} is as good as the leader."
+            if verdict.positives_to_settle and verdict.undecided
+            else ""
+        )
         advice.append(
             Advice(
                 "Collect more positive examples",
@@ -303,15 +493,58 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
                     if chosen is not None
                     else ""
                 )
-                + " and rankings between strategies may change with new data.",
+                + " and rankings between strategies may change with new data."
+                + settle,
             )
         )
     return tuple(advice)
 
 
+def _correction_advice(results: Results, verdict: Verdict) -> list[Advice]:
+    """Did correcting the imbalance help, for each model family with a plain model?"""
+    out = []
+    for family, plain_words in (
+        ("linear", "plain logistic regression"),
+        ("trees", "plain XGBoost"),
+    ):
+        found = [c for c in verdict.corrections if _spec_by_name(c.second).family == family]
+        if not found:
+            continue
+        better = [c for c in found if c.distinguishable and c.difference > 0]
+        worse = [c for c in found if c.distinguishable and c.difference < 0]
+        parts = "; ".join(
+            f"{_label(results, c.first)} {c.difference:+.3f} (adjusted p = {c.p_value:.2f})"
+            for c in found
+        )
+        if better:
+            title = f"Correcting the imbalance helped {plain_words}"
+            names = ", ".join(_label(results, c.first) for c in better)
+            lead = f"{names} beat {plain_words} on PR-AUC (Holm-adjusted)."
+        elif worse:
+            title = f"Correcting the imbalance did not help {plain_words}"
+            lead = f"No correction beat {plain_words}; some did worse."
+        else:
+            title = f"Correcting the imbalance made no measurable difference to {plain_words}"
+            lead = (
+                f"No correction is distinguishable from {plain_words} on PR-AUC; with a tuned "
+                "threshold the plain model ranks as well (Elor & Averbuch-Elor, 2022)."
+            )
+        out.append(Advice(title, f"{lead} PR-AUC differences from it: {parts}."))
+    return out
+
+
 def _spec(result: StrategyResult):
     """The registry entry of a result (every result comes from the registry)."""
     return spec_of(result.name)
+
+
+def _spec_by_name(name: str):
+    return spec_of(name)
+
+
+def _label(results: Results, name: str) -> str:
+    found = results.strategy(name)
+    return found.label if found else name
 
 
 def _name(result: StrategyResult | None) -> str | None:

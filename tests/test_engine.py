@@ -22,7 +22,7 @@ from imbreport.data import build_dataset
 from imbreport.errors import ConfigError
 from imbreport.evaluate import evaluate
 from imbreport.fitting import FitPlan, Tuning, fit_one
-from imbreport.model import Dataset, Metric, Protocol, Results, StrategyResult
+from imbreport.model import Dataset, Draws, Metric, Protocol, Results, StrategyResult
 from imbreport.options import AnalysisOptions
 from imbreport.recommend import judge
 from imbreport.registry import STRATEGIES, Role, StrategySpec, select_strategies
@@ -283,47 +283,72 @@ def _result(name, pr_auc, ci, threshold=0.5):
         label=name,
         description="",
         status="ok",
-        metrics={"pr_auc": Metric(pr_auc, ci)},
+        metrics={"pr_auc": Metric(pr_auc, ci), "roc_auc": Metric(0.9, (0.85, 0.95))},
+        tuned_metrics={"f1": Metric(0.5, (0.4, 0.6))},
         threshold=threshold,
     )
 
 
 def _results(strategies, spread: dict[str, float] | None = None, prevalence=0.05) -> Results:
-    """Hand-made results: each strategy's PR-AUC draws are its value plus independent noise of
-    the given spread (0.01 by default), so paired differences have known intervals."""
+    """Hand-made results with known draws: each strategy's bootstrap PR-AUC is its value plus
+    independent noise of the given spread (0.01 by default), so paired differences have known
+    intervals; its chance null is PR-AUC ≈ the prevalence (spread 0.01) under permutation."""
     rng = np.random.default_rng(0)
     spread = spread or {}
-    draws = {
-        s.name: s.metrics["pr_auc"].value + rng.normal(0, spread.get(s.name, 0.01), 500)
+
+    def around(value, width):
+        return value + rng.normal(0, width, 2000)
+
+    bootstrap = {
+        s.name: {
+            "pr_auc": around(s.metrics["pr_auc"].value, spread.get(s.name, 0.01)),
+            "roc_auc": around(0.9, 0.01),
+            **{key: around(0.5, 0.01) for key in ("recall", "precision", "f1")},
+        }
         for s in strategies
     }
+    null = {s.name: around(prevalence, 0.01) for s in strategies}
     y = np.r_[np.ones(50), np.zeros(950)]
     dataset = Dataset(
         X=None, y=y, source_name="t", target="y", target_chosen_by="", positive_label="1",
         negative_label="0", class_counts={}, rows_read=1000, rows_dropped={}, numeric=(),
         categorical=(), dropped_columns={}, missing={}, sha256="",
     )  # fmt: skip
-    protocol = Protocol("cv", 5, 1, None, 0, "f1", 3, "bootstrap", 500, 1000)
+    protocol = Protocol("cv", 5, 1, None, 0, "maximise F1", 3, "bootstrap", 500, 1000)
     return Results(
-        dataset, protocol, tuple(strategies), (), {}, {},
-        evaluated_prevalence=prevalence, pr_auc_draws=draws,
+        dataset, protocol, tuple(strategies), (), {}, {}, evaluated_prevalence=prevalence,
+        draws=Draws(bootstrap=bootstrap, chance_null=null),
     )  # fmt: skip
 
 
-def test_simplest_indistinguishable_strategy_is_recommended():
+def test_a_simpler_strategy_shown_equivalent_is_recommended():
+    results = [_result("xgboost", 0.80, (0.7, 0.9)), _result("balanced", 0.795, (0.7, 0.9))]
+    verdict = judge(_results(results, {"xgboost": 0.004, "balanced": 0.004}))
+    (comparison,) = verdict.comparisons
+    assert comparison.equivalent and not comparison.distinguishable
+    assert verdict.recommended.strategy == "balanced"
+    assert "practically equivalent" in verdict.recommended.reason
+    assert verdict.undecided == ()
+
+
+def test_a_simpler_strategy_not_shown_equivalent_is_named_undecided_not_crowned():
+    # the interval of the difference covers zero, but is far wider than the margin
     results = [_result("xgboost", 0.8, (0.7, 0.9)), _result("balanced", 0.75, (0.65, 0.85))]
     verdict = judge(_results(results, {"xgboost": 0.05, "balanced": 0.05}))
-    assert verdict.comparisons[0].indistinguishable
-    assert verdict.beats_chance and verdict.recommended.strategy == "balanced"
-    assert "indistinguishable" in verdict.recommended.reason
-    assert verdict.leader == verdict.top == "xgboost" and verdict.tied_with_leader == ("balanced",)
+    (comparison,) = verdict.comparisons
+    assert not comparison.distinguishable and not comparison.equivalent
+    assert verdict.recommended.strategy == "xgboost"
+    assert verdict.undecided == ("balanced",)
+    assert "cannot tell it apart from balanced" in verdict.recommended.reason
+    assert verdict.positives_to_settle > 50  # more positives than there are
 
 
 def test_leader_is_recommended_when_clearly_better():
     results = [_result("xgboost", 0.8, (0.7, 0.9)), _result("logreg", 0.5, (0.4, 0.6))]
     verdict = judge(_results(results))
-    assert not verdict.comparisons[0].indistinguishable
+    assert verdict.comparisons[0].distinguishable
     assert verdict.recommended.strategy == "xgboost" and verdict.focus == "xgboost"
+    assert "distinguishably better" in verdict.recommended.reason
 
 
 def test_nothing_is_crowned_when_nothing_beats_chance():
@@ -333,6 +358,7 @@ def test_nothing_is_crowned_when_nothing_beats_chance():
     ]
     verdict = judge(_results(results))
     assert verdict.recommended.strategy is None and not verdict.beats_chance
+    assert not any(test.beats_chance for test in verdict.chance.values())
     assert "better than chance" in verdict.recommended.reason
     assert verdict.focus == verdict.top == "logreg"  # the sections still show the best learner
 
@@ -341,7 +367,40 @@ def test_isolation_forest_only_when_it_alone_beats_chance():
     results = [_result("logreg", 0.06, (0.03, 0.09)), _result("isolation_forest", 0.3, (0.2, 0.4))]
     verdict = judge(_results(results))
     assert verdict.recommended.strategy == "isolation_forest" and verdict.beats_chance
+    assert verdict.chance["isolation_forest"].beats_chance
+    assert not verdict.chance["logreg"].beats_chance
     assert verdict.top == "isolation_forest" and verdict.leader == "logreg"
+
+
+def test_a_runner_up_that_beats_chance_is_not_hidden_by_a_noisy_leader():
+    # the supervised leader fails the chance test; the runner-up passes and is recommended
+    leader = _result("xgboost", 0.30, (0.01, 0.6))
+    runner_up = _result("logreg", 0.25, (0.15, 0.35))
+    results = _results([leader, runner_up])
+    results.draws.chance_null["xgboost"] = np.random.default_rng(1).normal(0.2, 0.1, 2000)
+    verdict = judge(results)
+    assert not verdict.chance["xgboost"].beats_chance and verdict.chance["logreg"].beats_chance
+    assert verdict.recommended.strategy == "logreg" and verdict.leader == "logreg"
+
+
+def test_an_anomaly_detector_worse_than_random_is_flagged():
+    forest = _result("isolation_forest", 0.03, (0.02, 0.05))
+    forest.metrics["roc_auc"] = Metric(0.31, (0.19, 0.44))
+    verdict = judge(_results([_result("logreg", 0.5, (0.4, 0.6)), forest]))
+    assert verdict.chance["isolation_forest"].worse_than_random
+    assert not verdict.chance["logreg"].worse_than_random
+
+
+def test_tie_rule_holds_when_the_isolation_forest_leads():
+    results = [
+        _result("xgboost", 0.8, (0.7, 0.9)),
+        _result("logreg", 0.79, (0.69, 0.89)),
+        _result("isolation_forest", 0.9, (0.85, 0.95)),
+    ]
+    verdict = judge(_results(results, {"logreg": 0.05}))
+    assert {c.first for c in verdict.comparisons} == {"xgboost"}  # the supervised leader
+    assert verdict.top == "isolation_forest" and verdict.leader == "xgboost"
+    assert "logreg" in verdict.tied_with_leader
 
 
 def test_random_labels_do_not_produce_a_winner():
@@ -479,18 +538,6 @@ def test_validation_split_tuning_fits_each_model_once(small_frame):
     (seen,) = _RecordRows.fitted_on  # one fit, on 80% of the training part
     assert len(seen) == round(0.8 * len(split.train))
     assert seen <= set(X[split.train, -1].astype(int))
-
-
-def test_tie_rule_holds_when_the_isolation_forest_leads():
-    results = [
-        _result("xgboost", 0.8, (0.7, 0.9)),
-        _result("logreg", 0.79, (0.69, 0.89)),
-        _result("isolation_forest", 0.9, (0.85, 0.95)),
-    ]
-    verdict = judge(_results(results, {"logreg": 0.05}))
-    assert {c.first for c in verdict.comparisons} == {"xgboost"}  # the supervised leader
-    assert verdict.recommended.strategy == "logreg"
-    assert verdict.top == "isolation_forest" and verdict.leader == "xgboost"
 
 
 def test_interval_bootstrap_with_identical_repeats_matches_one_repeat(monkeypatch):
