@@ -516,6 +516,14 @@ def main():
     help="Treat a numeric-looking column as categorical (repeatable). [default: none]",
 )
 @click.option(
+    "--groups",
+    default=None,
+    metavar="COLUMN",
+    help="A column saying which rows belong together (customer, patient, device): no group is "
+    "both learned from and evaluated; the column is not a feature. Exact copies of a feature "
+    "row are always kept together. [default: none]",
+)
+@click.option(
     "--sample",
     type=click.IntRange(*RANGES["sample"]),
     default=None,

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from imbreport.errors import ConfigError, InputError
+from imbreport.grouping import describe as describe_groups
+from imbreport.grouping import row_groups
 from imbreport.model import Dataset
 from imbreport.options import AnalysisOptions
 
@@ -151,8 +153,10 @@ def build_dataset(
             "intervals are wide and the results are unstable."
         )
 
+    declared = _group_labels(frame, config.groups, target)
+    features = frame.drop(columns=[target] + ([config.groups] if config.groups else []))
     X, numeric, categorical, dropped, feature_warnings = prepare_features(
-        frame.drop(columns=[target]), config.categorical
+        features, config.categorical
     )
     warnings.extend(feature_warnings)
     if not numeric and not categorical:
@@ -164,13 +168,17 @@ def build_dataset(
 
     sampling_rate = 1.0
     if config.sample is not None and config.sample < len(y):
-        X, y, sampling_rate = _sample_negatives(X, y, config.sample, config.seed)
+        X, y, sampling_rate, kept = _sample_negatives(X, y, config.sample, config.seed)
+        declared = None if declared is None else declared[kept]
         rows_dropped["sampled out (--sample)"] = rows_read - sum(rows_dropped.values()) - len(y)
         warnings.append(
-            f"--sample {config.sample}: every positive kept, {sampling_rate:.2%} of negatives kept. "
-            "Prevalence-dependent figures (precision, PR-AUC, accuracy) describe the sample."
+            f"--sample {config.sample}: every positive kept, {sampling_rate:.2%} of negatives "
+            "kept; each kept negative is counted for the negatives it stands for, so the figures "
+            "and the tuned thresholds describe the whole file."
         )
         class_counts = {positive: int(y.sum()), negative: int(len(y) - y.sum())}
+    groups = row_groups(X, y, declared, config.groups)
+    warnings.extend(describe_groups(groups, len(y)))
 
     return Dataset(
         X=X,
@@ -190,7 +198,28 @@ def build_dataset(
         sha256=sha256,
         warnings=tuple(warnings),
         sampling_rate=sampling_rate,
+        group_ids=groups.ids,
+        group_column=groups.declared,
+        duplicate_rows=groups.duplicate_rows,
+        conflicting_copies=groups.conflicting_copies,
     )
+
+
+def _group_labels(frame: pd.DataFrame, column: str | None, target: str) -> np.ndarray | None:
+    """The ``--groups`` column's values (one group label per row), checked."""
+    if column is None:
+        return None
+    if column == target:
+        raise InputError(
+            f"--groups '{column}' is the target column; give the column that says which rows "
+            "belong together (a customer, patient or device id)."
+        )
+    if column not in frame.columns:
+        raise InputError(
+            f"The --groups column '{column}' is not in the data. Columns: "
+            f"{', '.join(map(str, frame.columns[:20]))}{' …' if frame.shape[1] > 20 else ''}."
+        )
+    return frame[column].to_numpy()
 
 
 def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -966,4 +995,4 @@ def _sample_negatives(X: pd.DataFrame, y: np.ndarray, size: int, seed: int):
         np.concatenate([positives, rng.choice(negatives, keep_negatives, replace=False)])
     )
     X = X.iloc[chosen].reset_index(drop=True)
-    return X, y[chosen], keep_negatives / len(negatives)
+    return X, y[chosen], keep_negatives / len(negatives), chosen

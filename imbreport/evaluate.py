@@ -59,11 +59,14 @@ def evaluate(
     small = _cells(dataset, options) <= IN_PROCESS_CELLS
     warming = None if small or n_jobs == 1 else workers.start(n_jobs)
     try:
-        splits, notes = make_splits(dataset.y, options)
+        splits, notes = make_splits(dataset.y, options, dataset.group_ids)
         plan = _fit_plan(dataset, options, splits, threads_per_fit=1 if n_jobs > 1 or small else 0)
         if plan.tuning.possible and plan.tuning.validation_fraction is not None:
             fraction = plan.tuning.validation_fraction
-            splits = [with_validation(s, dataset.y, fraction, options.seed) for s in splits]
+            splits = [
+                with_validation(s, dataset.y, fraction, options.seed, dataset.group_ids)
+                for s in splits
+            ]
         notes += _fitting_notes(dataset.y, splits, plan.tuning, specs)
         unrunnable = _unrunnable(specs, dataset.y, splits)
         fit_started = time.perf_counter()
@@ -98,7 +101,7 @@ def evaluate(
     measure_seconds = time.perf_counter() - measure_started
     return Results(
         dataset=dataset,
-        protocol=_protocol(options, plan, splits, evaluated, notes),
+        protocol=_protocol(dataset, options, plan, splits, evaluated, notes),
         strategies=strategies,
         warnings=_warnings(dataset, positives, strategies),
         versions=library_versions(),
@@ -136,10 +139,10 @@ def _fit_plan(
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
     tuning = Tuning(inner_folds(dataset.y, splits), VALIDATION_FRACTION if large else None)
     objective = parse_objective(options.threshold_objective, options.cost_fp, options.cost_fn)
-    return FitPlan(layout, objective, tuning)
+    return FitPlan(layout, objective, tuning, dataset.group_ids)
 
 
-def _protocol(options, plan: FitPlan, splits, evaluated: EvaluatedRows, notes) -> Protocol:
+def _protocol(dataset, options, plan: FitPlan, splits, evaluated: EvaluatedRows, notes):
     return Protocol(
         kind="holdout" if options.holdout else "cv",
         folds=None if options.holdout else len({s.fold for s in splits}),
@@ -153,7 +156,16 @@ def _protocol(options, plan: FitPlan, splits, evaluated: EvaluatedRows, notes) -
         evaluated_rows=len(evaluated.y),
         notes=tuple(notes),
         threshold_tuning=plan.tuning.describe(),
+        grouped_by=_grouped_by(dataset),
     )
+
+
+def _grouped_by(dataset: Dataset) -> str | None:
+    if dataset.group_ids is None:
+        return None
+    if dataset.group_column is not None:
+        return f"the groups of the '{dataset.group_column}' column"
+    return "identical feature rows (exact copies)"
 
 
 def _warnings(dataset: Dataset, positives: int, strategies) -> tuple[str, ...]:

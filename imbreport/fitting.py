@@ -19,7 +19,13 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from imbreport.errors import short_error
 from imbreport.model import Dataset
 from imbreport.registry import StrategySpec
-from imbreport.splits import Split, fitting_rows, stratified_sample, with_validation
+from imbreport.splits import (
+    Split,
+    fitting_rows,
+    group_folds,
+    stratified_sample,
+    with_validation,
+)
 from imbreport.strategies import (
     FeatureLayout,
     NegativeSampleClassifier,
@@ -98,6 +104,8 @@ class FitPlan:
     layout: FeatureLayout
     objective: Objective
     tuning: Tuning
+    #: A group number per row (copies, --groups): inner folds keep groups whole; or None.
+    groups: np.ndarray | None = None
 
     @property
     def seed(self) -> int:
@@ -281,7 +289,7 @@ def fit_one(
     started = time.perf_counter()
     tuning = plan.tuning
     if tuning.possible and tuning.validation_fraction is not None and split.fit is None:
-        split = with_validation(split, y, tuning.validation_fraction, plan.seed)  # called alone
+        split = with_validation(split, y, tuning.validation_fraction, plan.seed, plan.groups)
     shared = shared or _SharedRows(X, y, split)
     try:
         with pywarnings.catch_warnings():
@@ -394,7 +402,9 @@ def _fit_and_tune(pipeline, spec, X, y, split: Split, plan: FitPlan, shared):
         pipeline,
         scoring=objective.scorer(),
         response_method=spec.response_method,
-        cv=tuning.cv(seed),
+        cv=tuning.cv(seed)
+        if plan.groups is None
+        else group_folds(y_train, plan.groups[split.train], tuning.inner_folds, seed),
         refit=True,
         random_state=seed,
     ).fit(X_train, y_train)

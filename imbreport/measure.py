@@ -38,6 +38,7 @@ class EvaluatedRows:
     splits: list[Split]
     weight: float  # of each evaluated negative (--sample)
     objective: Objective
+    groups: np.ndarray | None = None  # group number of each evaluated row (copies, --groups)
 
     @classmethod
     def of(cls, dataset, splits: list[Split], objective: Objective) -> EvaluatedRows:
@@ -47,7 +48,8 @@ class EvaluatedRows:
         position[evaluated] = np.arange(len(evaluated))
         repeats = max(s.repeat for s in splits) + 1
         weight = 1.0 / dataset.sampling_rate
-        return cls(dataset.y[evaluated], position, repeats, splits, weight, objective)
+        groups = None if dataset.group_ids is None else dataset.group_ids[evaluated]
+        return cls(dataset.y[evaluated], position, repeats, splits, weight, objective, groups)
 
 
 def measure(
@@ -67,7 +69,9 @@ def measure(
     point_values = {r.name: values for r, values, _ in measured if r.ok}
     boot_inputs = {r.name: extra[0] for r, _, extra in measured if r.ok}
     fold_values = {r.name: extra[1] for r, _, extra in measured if r.ok}
-    distributions = m.bootstrap(evaluated.y, boot_inputs, resamples, seed, evaluated.weight, n_jobs)
+    distributions = m.bootstrap(
+        evaluated.y, boot_inputs, resamples, seed, evaluated.weight, n_jobs, evaluated.groups
+    )
     final = []
     for result, _, _ in measured:
         if not result.ok:
@@ -105,7 +109,8 @@ def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: in
 
     positives = int(evaluated.y.sum())
     permutations = min(resamples, max(MIN_PERMUTATIONS, PERMUTATION_CELLS // max(positives, 1)))
-    sets = positive_sets(len(evaluated.y), positives, permutations, seed + 1)
+    groups = None if evaluated.groups is None else evaluated.groups
+    sets = positive_sets(len(evaluated.y), positives, permutations, seed + 1, groups, evaluated.y)
 
     def null(name):
         rankings = [RankingPositions(scores) for scores in boot_inputs[name].scores]

@@ -210,13 +210,16 @@ def bootstrap(
     seed: int,
     negative_weight: float = 1.0,
     threads: int = 1,
+    groups: np.ndarray | None = None,
 ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """Stratified bootstrap distributions: ``{strategy: {"default"|"tuned": {metric: (B,)}}}``.
 
     Every strategy is evaluated on the same resamples of the positives (and, up to
     ``LARGE_NEGATIVES``, of the negatives too), so ``a - b`` of two distributions is the paired
     bootstrap distribution of the difference. Strategies are measured in ``threads`` threads
-    (NumPy releases the GIL); the resamples, drawn first, do not depend on it.
+    (NumPy releases the GIL); the resamples, drawn first, do not depend on it. With ``groups``
+    (a group number per row: copies of a feature row, ``--groups``) whole groups are resampled
+    within each class (a cluster bootstrap), since the rows of a group are not independent.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -245,7 +248,7 @@ def bootstrap(
         done = 0
         while done < resamples:
             b = min(chunk, resamples - done)
-            positive_weights = _uniform_counts(rng, len(positives), b)
+            positive_weights = _counts(rng, _of(groups, positives), len(positives), b)
             if large:
                 negative_seed = int(rng.integers(2**63))
                 each_strategy(
@@ -256,7 +259,8 @@ def bootstrap(
             else:
                 weights = np.zeros((b, len(y)), dtype=np.float64)
                 weights[:, positives] = positive_weights
-                weights[:, negatives] = _uniform_counts(rng, len(negatives), b) * negative_weight
+                negative_counts = _counts(rng, _of(groups, negatives), len(negatives), b)
+                weights[:, negatives] = negative_counts * negative_weight
                 each_strategy(
                     lambda name, w=weights: _accumulate(
                         collected[name], w, y, inputs[name], prepared[name]
@@ -275,6 +279,21 @@ def bootstrap(
 def _uniform_counts(rng, rows: int, resamples: int) -> np.ndarray:
     """How often each of ``rows`` rows is drawn in each resample (multinomial counts)."""
     return rng.multinomial(rows, np.full(rows, 1 / rows), size=resamples).astype(np.float64)
+
+
+def _of(groups: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if groups is None else groups[rows]
+
+
+def _counts(rng, groups: np.ndarray | None, rows: int, resamples: int) -> np.ndarray:
+    """How often each row is drawn in each resample: row by row, or, with ``groups`` (the group
+    of each row), whole groups drawn with replacement and each row counted as often as its
+    group."""
+    if groups is None:
+        return _uniform_counts(rng, rows, resamples)
+    ids = np.unique(groups, return_inverse=True)[1]
+    drawn = _uniform_counts(rng, int(ids.max()) + 1, resamples)
+    return drawn[:, ids]
 
 
 def _add_to(table, sums) -> None:
@@ -323,7 +342,7 @@ class _IntervalRanking:
         """Add one chunk of resamples. Every repeat draws its negatives from the same seed, so
         repeats share one resample of the negatives (as the exact mode shares row weights)."""
         b = len(positive_weights)
-        total_pos = positive_weights.sum(axis=1)[0]
+        total_pos = positive_weights.sum(axis=1)  # varies per resample with groups
         sums: dict[str, dict[str, np.ndarray]] = {"default": {}, "tuned": {}}
         w = self.negative_weight
         for r, (shares, order, starts, n_rows, losses, y) in enumerate(self.repeats):
@@ -336,7 +355,8 @@ class _IntervalRanking:
             tp_eq = np.add.reduceat(positive_weights[:, order], starts, axis=1)
             tp_ge = np.cumsum(tp_eq, axis=1)
             tp_gt = tp_ge - tp_eq
-            pr_auc = np.sum(tp_eq / total_pos * tp_ge / np.maximum(tp_ge + fp_ge, 1e-12), axis=1)
+            share = tp_eq / total_pos[:, None]
+            pr_auc = np.sum(share * tp_ge / np.maximum(tp_ge + fp_ge, 1e-12), axis=1)
             ties = (fp_ge - fp_gt) * (tp_gt + tp_ge) / 2
             gaps = (fp_gt[:, 1:] - fp_ge[:, :-1]) * tp_ge[:, :-1]
             tail = (n_neg - fp_ge[:, -1]) * total_pos

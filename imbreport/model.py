@@ -65,6 +65,12 @@ class Dataset:
     sha256: str
     warnings: tuple[str, ...] = ()
     sampling_rate: float = 1.0  # fraction of negatives kept by --sample
+    #: Rows that must stay in one fold (copies of a feature row, or a --groups value): a group
+    #: number per row, or ``None`` when every row stands alone.
+    group_ids: np.ndarray | None = None
+    group_column: str | None = None
+    duplicate_rows: int = 0  # rows whose features repeat an earlier row's exactly
+    conflicting_copies: int = 0  # sets of identical feature rows with both labels
 
     @property
     def rows_used(self) -> int:
@@ -112,6 +118,9 @@ class Dataset:
             "dropped_columns": dict(self.dropped_columns),
             "missing_values": dict(self.missing),
             "sampling_rate": rounded(self.sampling_rate),
+            "duplicate_rows": self.duplicate_rows,
+            "conflicting_copies": self.conflicting_copies,
+            "groups_column": self.group_column,
             "sha256": self.sha256,
         }
 
@@ -256,6 +265,9 @@ class Protocol:
     evaluated_rows: int
     notes: tuple[str, ...] = ()
     threshold_tuning: str = ""  # how thresholds were tuned inside the training part, in words
+    #: What the splits kept whole, in words ("identical feature rows", "the 'customer' column"),
+    #: or ``None`` when rows were split one by one.
+    grouped_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -270,6 +282,7 @@ class Protocol:
             "bootstrap_resamples": self.bootstrap,
             "evaluated_rows": self.evaluated_rows,
             "threshold_tuning": self.threshold_tuning,
+            "grouped_by": self.grouped_by,
             "notes": list(self.notes),
         }
 

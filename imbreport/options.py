@@ -26,6 +26,7 @@ class AnalysisOptions:
     target: str | None = None
     positive_label: str | None = None
     categorical: tuple[str, ...] = ()
+    groups: str | None = None  # a column of group labels (customer, patient…): not a feature
     strategies: tuple[str, ...] | None = None
     folds: int = 5
     repeats: int = 1

@@ -19,13 +19,48 @@ import numpy as np
 CHUNK_CELLS = 4_000_000
 
 
-def positive_sets(n_rows: int, positives: int, permutations: int, seed: int) -> np.ndarray:
-    """``permutations`` random sets of ``positives`` distinct rows of ``n_rows`` (one per row of
-    the result): the positives of a label permutation."""
+def positive_sets(
+    n_rows: int,
+    positives: int,
+    permutations: int,
+    seed: int,
+    groups: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+) -> np.ndarray:
+    """The positives of ``permutations`` label permutations (one set of row numbers per row of
+    the result).
+
+    Without ``groups`` the labels of single rows are exchangeable: each set is ``positives``
+    distinct rows drawn at random. With ``groups`` (a group number per row, and the labels
+    ``y``), whole groups are: each group's count of positives goes to a random group of the same
+    size, then to random rows of that group (copies of one feature row score alike, so which of
+    them is immaterial).
+    """
     rng = np.random.default_rng(seed)
-    out = np.empty((permutations, positives), dtype=np.int64)
+    if groups is None:
+        out = np.empty((permutations, positives), dtype=np.int64)
+        for b in range(permutations):
+            out[b] = rng.choice(n_rows, positives, replace=False)
+        return out
+    return _group_positive_sets(np.asarray(groups), np.asarray(y, bool), permutations, rng)
+
+
+def _group_positive_sets(groups, y, permutations: int, rng) -> np.ndarray:
+    ids = np.unique(groups, return_inverse=True)[1]
+    sizes = np.bincount(ids)
+    counts = np.bincount(ids, weights=y).astype(np.int64)
+    rows_by_group = np.argsort(ids, kind="stable")
+    starts = np.cumsum(sizes) - sizes
+    strata = [np.flatnonzero(sizes == size) for size in np.unique(sizes)]
+    total = int(counts.sum())
+    out = np.empty((permutations, total), dtype=np.int64)
     for b in range(permutations):
-        out[b] = rng.choice(n_rows, positives, replace=False)
+        assigned = np.empty_like(counts)
+        for members in strata:
+            assigned[members] = counts[rng.permutation(members)]
+        # the first ``assigned[g]`` rows of each group g (rows of a group are shuffled once)
+        offsets = np.arange(total) - np.repeat(np.cumsum(assigned) - assigned, assigned)
+        out[b] = rows_by_group[np.repeat(starts, assigned) + offsets]
     return out
 
 

@@ -29,14 +29,20 @@ class Split:
     validation: np.ndarray | None = None
 
 
-def make_splits(y: np.ndarray, options: AnalysisOptions) -> tuple[list[Split], list[str]]:
-    """Stratified K-fold (repeated) or a single stratified holdout split, with notes."""
+def make_splits(
+    y: np.ndarray, options: AnalysisOptions, groups: np.ndarray | None = None
+) -> tuple[list[Split], list[str]]:
+    """Stratified K-fold (repeated) or a single stratified holdout split, with notes. With
+    ``groups`` (a group number per row), every group stays whole on one side of every split
+    (stratified group K-fold)."""
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, train_test_split
 
     positives = int(y.sum())
     notes: list[str] = []
     index = np.arange(len(y))
     if options.holdout:
+        if groups is not None:
+            return [_group_holdout(y, groups, options.holdout, options.seed)], notes
         test_pos = round(positives * options.holdout)
         if test_pos < 1 or positives - test_pos < 2:
             raise InputError(
@@ -49,12 +55,21 @@ def make_splits(y: np.ndarray, options: AnalysisOptions) -> tuple[list[Split], l
         )
         return [Split(0, 0, train, test)], notes
     folds = options.folds
-    if positives < folds:
+    units = positives if groups is None else len(np.unique(groups[y == 1]))
+    what = "positives" if groups is None else "groups holding a positive"
+    if units < 2:
+        raise InputError(
+            f"Only {units} of the {what}: cross-validation needs at least 2 (rows of one group "
+            "stay in one fold)."
+        )
+    if units < folds:
         notes.append(
-            f"Only {positives} positives: cross-validation uses {positives} folds instead of "
+            f"Only {units} {what}: cross-validation uses {units} folds instead of "
             f"{folds} so that every fold has a positive."
         )
-        folds = positives
+        folds = units
+    if groups is not None:
+        return _group_folds(y, groups, folds, options), notes
     if options.repeats > 1:
         splitter = RepeatedStratifiedKFold(
             n_splits=folds, n_repeats=options.repeats, random_state=options.seed
@@ -68,15 +83,62 @@ def make_splits(y: np.ndarray, options: AnalysisOptions) -> tuple[list[Split], l
     return splits, notes
 
 
+def _group_folds(y, groups, folds: int, options: AnalysisOptions) -> list[Split]:
+    """Stratified group K-fold, a new shuffle per repeat."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    index = np.arange(len(y))
+    splits = []
+    for repeat in range(options.repeats):
+        splitter = StratifiedGroupKFold(
+            n_splits=folds, shuffle=True, random_state=options.seed + repeat
+        )
+        for fold, (train, test) in enumerate(splitter.split(index, y, groups)):
+            splits.append(Split(repeat, fold, train, test))
+    return splits
+
+
+def _group_holdout(y, groups, fraction: float, seed: int) -> Split:
+    """One stratified group split with about ``fraction`` of the rows held out."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    parts = max(2, round(1 / fraction))
+    splitter = StratifiedGroupKFold(n_splits=parts, shuffle=True, random_state=seed)
+    train, test = next(splitter.split(np.arange(len(y)), y, groups))
+    if y[test].sum() < 1 or y[train].sum() < 2:
+        raise InputError(
+            f"A grouped holdout of {fraction:g} leaves {int(y[test].sum())} positive(s) in the "
+            f"test split and {int(y[train].sum())} in the training split; use cross-validation "
+            "(drop --holdout)."
+        )
+    return Split(0, 0, train, test)
+
+
+def group_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> list:
+    """Stratified group K-fold of the rows ``y`` / ``groups`` describe (an inner cross-validation
+    inside a training part): a list of (train, test) positions."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
+
+
 def fitting_rows(split: Split) -> np.ndarray:
     """The rows a supervised model is fitted on: the training part, less its validation rows."""
     return split.train if split.fit is None else split.fit
 
 
-def with_validation(split: Split, y: np.ndarray, fraction: float, seed: int) -> Split:
+def with_validation(
+    split: Split, y: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None
+) -> Split:
     """``split`` with its training part divided into fitting rows and a stratified validation
-    share (at least one positive on each side)."""
-    validation = stratified_sample(split.train, y, round(fraction * len(split.train)), seed)
+    share (at least one positive on each side; whole groups when ``groups`` are given)."""
+    if groups is not None:
+        parts = max(2, round(1 / fraction))
+        inner = group_folds(y[split.train], groups[split.train], parts, seed)
+        validation = np.sort(split.train[inner[0][1]])
+    else:
+        validation = stratified_sample(split.train, y, round(fraction * len(split.train)), seed)
     chosen = np.zeros(len(y), dtype=bool)
     chosen[validation] = True
     return replace(split, fit=split.train[~chosen[split.train]], validation=validation)

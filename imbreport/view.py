@@ -376,15 +376,21 @@ def _protocol(report: Report) -> ProtocolView:
     p = report.results.protocol
     if p.kind == "cv":
         how = (
-            f"Stratified {p.folds}-fold cross-validation"
+            f"Stratified {'group ' if p.grouped_by else ''}{p.folds}-fold cross-validation"
             + (f", repeated {p.repeats} times" if p.repeats and p.repeats > 1 else "")
             + f"; every one of the {p.evaluated_rows:,} rows is scored once per repeat by a model "
             "that never saw it."
         )
     else:
         how = (
-            f"A single stratified holdout split: {1 - p.test_fraction:.0%} training, "
-            f"{p.test_fraction:.0%} test; the figures are on the {p.evaluated_rows:,} test rows."
+            f"A single stratified {'group ' if p.grouped_by else ''}holdout split: "
+            f"{1 - p.test_fraction:.0%} training, {p.test_fraction:.0%} test; the figures are on "
+            f"the {p.evaluated_rows:,} test rows."
+        )
+    if p.grouped_by:
+        how += (
+            f" Rows were kept together by {p.grouped_by}: no group is both learned from and "
+            "evaluated, in the outer splits and in threshold tuning."
         )
     items = [
         ("Evaluation", how),

@@ -683,3 +683,48 @@ def test_strategies_sharing_their_preprocessing_get_the_same_results_as_alone(
         assert shared.error is None and alone.error is None
         np.testing.assert_array_equal(shared.scores, alone.scores)
         assert shared.threshold == alone.threshold
+
+
+# --- dependent rows -----------------------------------------------------------------------------
+
+
+def _noise_frame(seed: int, rows: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(rows, 3)), columns=["a", "b", "c"])
+    frame["target"] = (rng.random(rows) < 0.08).astype(int)
+    return frame
+
+
+def test_copies_of_a_row_stay_in_one_fold_and_are_reported():
+    frame = _noise_frame(1)
+    tripled = pd.concat([frame] * 3, ignore_index=True)
+    tripled.loc[0, "target"] = 1 - tripled.loc[0, "target"]  # one copy with the other label
+    dataset = build_dataset(tripled, AnalysisOptions())
+    assert dataset.duplicate_rows == 600 and dataset.conflicting_copies == 1
+    assert any("repeat another row's features exactly" in w for w in dataset.warnings)
+    assert any("carry both labels" in w for w in dataset.warnings)
+    splits, _ = make_splits(dataset.y, AnalysisOptions(), dataset.group_ids)
+    for split in splits:
+        learned = set(dataset.group_ids[split.train])
+        assert not learned & set(dataset.group_ids[split.test])
+
+
+def test_a_groups_column_is_not_a_feature_and_no_group_is_on_both_sides():
+    frame = _noise_frame(2)
+    frame["customer"] = np.arange(len(frame)) // 4
+    dataset = build_dataset(frame, AnalysisOptions(groups="customer"))
+    assert "customer" not in dataset.numeric and dataset.group_column == "customer"
+    for split in make_splits(dataset.y, AnalysisOptions(repeats=2), dataset.group_ids)[0]:
+        assert not set(frame["customer"][split.train]) & set(frame["customer"][split.test])
+    with pytest.raises(Exception, match="--groups column 'nope' is not in the data"):
+        build_dataset(frame, AnalysisOptions(groups="nope"))
+
+
+def test_tripled_noise_is_evaluated_by_group_and_warned_about():
+    tripled = pd.concat([_noise_frame(3)] * 3, ignore_index=True)
+    report = analyze(tripled, strategies="logreg,xgboost", **FAST)
+    data = report.to_dict()
+    assert data["protocol"]["grouped_by"] == "identical feature rows (exact copies)"
+    assert data["dataset"]["duplicate_rows"] == 600
+    xgboost = next(s for s in data["strategies"] if s["name"] == "xgboost")
+    assert xgboost["metrics"]["pr_auc"]["value"] < 0.5  # copies cannot be recalled

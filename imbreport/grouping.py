@@ -1,0 +1,83 @@
+"""Rows that are not independent: exact copies of a feature row, and declared groups.
+
+Random splits assume every evaluated row is new to its model. A copy of an evaluated row in the
+training part breaks that (a model can recall it), and so do several rows of one customer,
+patient or device. ``row_groups`` finds exact duplicate feature rows and combines them with the
+groups of ``--groups COL``; the splits then keep each group whole (``StratifiedGroupKFold``), so
+no group is both learned from and evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class RowGroups:
+    """Which rows must stay in the same fold, and what was found."""
+
+    ids: np.ndarray | None  # a group number per row; None when every row is its own group
+    duplicate_rows: int  # rows whose features repeat an earlier row's exactly
+    conflicting_copies: int  # sets of identical feature rows that carry both labels
+    declared: str | None = None  # the --groups column, when given
+    copies_across_groups: int = 0  # identical rows that fall in different declared groups
+
+    @property
+    def grouped(self) -> bool:
+        return self.ids is not None
+
+
+def feature_row_ids(X: pd.DataFrame) -> np.ndarray:
+    """The same number for rows whose feature values are identical (missing equals missing)."""
+    if X.shape[1] == 0:
+        return np.zeros(len(X), dtype=np.int64)
+    hashes = pd.util.hash_pandas_object(X, index=False).to_numpy()
+    return pd.factorize(hashes)[0].astype(np.int64)
+
+
+def row_groups(X: pd.DataFrame, y: np.ndarray, declared=None, column: str | None = None):
+    """The groups the splits must respect: ``declared`` group labels (one per row, from
+    ``--groups``) if given, else the sets of identical feature rows; ``None`` ids when no group
+    has more than one row."""
+    copies = feature_row_ids(X)
+    distinct = int(copies.max()) + 1 if len(copies) else 0
+    duplicate_rows = len(copies) - distinct
+    labels_per_copy = pd.Series(y).groupby(copies).nunique()
+    conflicting = int((labels_per_copy > 1).sum())
+    if declared is not None:
+        ids = pd.factorize(pd.Series(declared).astype("string").fillna("<missing>"))[0]
+        ids = ids.astype(np.int64)
+        across = int((pd.Series(ids).groupby(copies).nunique() > 1).sum())
+        return RowGroups(ids, duplicate_rows, conflicting, column, across)
+    return RowGroups(copies if duplicate_rows else None, duplicate_rows, conflicting)
+
+
+def describe(groups: RowGroups, rows: int) -> list[str]:
+    """Plain-word warnings about dependent rows."""
+    notes = []
+    if groups.duplicate_rows:
+        kept = (
+            f"rows of one --groups value ('{groups.declared}') were kept in the same fold"
+            if groups.declared
+            else "copies were kept in the same fold (grouped cross-validation), so no evaluated "
+            "row has a copy in its model's training rows"
+        )
+        notes.append(
+            f"{groups.duplicate_rows:,} of {rows:,} rows ({groups.duplicate_rows / rows:.1%}) "
+            f"repeat another row's features exactly: {kept}."
+        )
+    if groups.conflicting_copies:
+        notes.append(
+            f"{groups.conflicting_copies:,} set(s) of identical feature rows carry both labels: "
+            "no model can separate them; check the labels or add the feature that tells them "
+            "apart."
+        )
+    if groups.copies_across_groups:
+        notes.append(
+            f"{groups.copies_across_groups:,} set(s) of identical feature rows fall in different "
+            f"'{groups.declared}' groups: a copy can still be learned from and evaluated."
+        )
+    return notes
