@@ -64,3 +64,18 @@ def test_a_forbidden_import_breaks_a_contract(case, tmp_path):
     result = lint(folder)
     assert result.returncode != 0, case
     assert "BROKEN" in result.stdout and f"imbreport.{module[:-3]}" in result.stdout
+
+
+def test_every_module_has_a_layer():
+    """A new module must be placed in the layers (else no contract would check it)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
+    placed = {name.strip() for layer in layers for name in layer.replace(":", "|").split("|")}
+    modules = {
+        f"imbreport.{path.stem}"
+        for path in (ROOT / "imbreport").glob("*.py")
+        if path.stem != "__init__"
+    }
+    assert modules <= placed, sorted(modules - placed)
