@@ -113,10 +113,16 @@ def build_report(
     from dataclasses import replace
 
     from imbreport.compare import compare_reports
+    from imbreport.evaluate import deployed_threshold
     from imbreport.gates import evaluate_gates
-    from imbreport.recommend import build_advice, judge
+    from imbreport.recommend import build_advice, judge, with_deployment
 
     verdict = judge(results)
+    if verdict.recommended.strategy is not None:
+        threshold = deployed_threshold(
+            results.dataset, config.analysis, verdict.recommended.strategy
+        )
+        verdict = with_deployment(results, verdict, threshold)
     illustration, warnings = _illustration(results, verdict, config)
     report = Report(
         results=results,

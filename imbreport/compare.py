@@ -2,8 +2,8 @@
 
 Pure functions on two JSON reports (``Report.to_dict()`` values) that return a typed ``Changes``
 value: nothing is read or written here.
-A metric change is *significant* only when it exceeds the intervals: the new value lies outside
-the previous run's 95% interval **and** the previous value lies outside the new run's interval.
+A metric change is *significant* when a two-sided z-test of the difference rejects at 5%:
+z = Δ / √(se₁² + se₂²), each run's standard error read off its 95% interval.
 Thresholded metrics are compared at each strategy's tuned threshold (as the gates read them).
 The prevalence shift is tested with a two-proportion z-test at the 5% level.
 
@@ -207,13 +207,30 @@ def compare_reports(
 
 
 def significant(previous: dict | None, current: dict | None) -> bool:
-    """Each value lies outside the other run's 95% interval (both intervals must be known)."""
+    """The change exceeds what the two runs' uncertainty explains: a two-sided z-test of the
+    difference at 5%, z = Δ / √(se₁² + se₂²), each standard error read off its run's 95%
+    interval (width / 3.92). Both intervals must be known."""
+    z = change_z(previous, current)
+    return z is not None and abs(z) > Z_95
+
+
+def change_z(previous: dict | None, current: dict | None) -> float | None:
+    """The z statistic of a metric's change between two runs (``None`` when not computable)."""
     if not previous or not current:
-        return False
+        return None
     before, after = previous.get("value"), current.get("value")
     if before is None or after is None or not previous.get("ci") or not current.get("ci"):
-        return False
-    return not _inside(after, previous["ci"]) and not _inside(before, current["ci"])
+        return None
+    if None in previous["ci"] or None in current["ci"]:
+        return None
+    se = math.hypot(_standard_error(previous["ci"]), _standard_error(current["ci"]))
+    if se == 0:
+        return 0.0 if after == before else math.copysign(math.inf, after - before)
+    return (after - before) / se
+
+
+def _standard_error(interval: list[float]) -> float:
+    return (interval[1] - interval[0]) / (2 * Z_95)
 
 
 def _rows_represented(dataset: dict[str, Any]) -> int:

@@ -29,6 +29,7 @@ from imbreport.fitting import (
     fit_negatives,
     model_matrix,
     run_all,
+    tune_on_all_rows,
 )
 from imbreport.measure import EvaluatedRows, measure
 from imbreport.model import Dataset, Protocol, Results
@@ -172,9 +173,8 @@ def _warnings(dataset: Dataset, positives: int, strategies) -> tuple[str, ...]:
     warnings = list(dataset.warnings)
     if positives < 10:
         warnings.append(
-            f"The figures rest on {positives} evaluated positives: the bootstrap cannot "
-            "show how uncertain they are (an interval can even collapse to a point). Treat every "
-            "figure as anecdotal."
+            f"The figures rest on {positives} evaluated positives: every interval is wide and "
+            "every figure anecdotal."
         )
     elif positives < 30:
         warnings.append(
@@ -182,6 +182,10 @@ def _warnings(dataset: Dataset, positives: int, strategies) -> tuple[str, ...]:
             "interval is wide; treat small differences between strategies as noise."
         )
     warnings.extend(f"{r.label} skipped: {r.reason}" for r in strategies if not r.ok)
+    warnings.extend(
+        f"{r.label}: {note}" for r in strategies if r.ok for note in r.notes
+        if note.startswith("Threshold tuning failed")
+    )  # fmt: skip
     return tuple(warnings)
 
 
@@ -232,7 +236,12 @@ def _interval_method(options: AnalysisOptions, resamples: int, negatives: int) -
     )
     return (
         f"stratified bootstrap of the {where} predictions ({resamples} resamples; positives and "
-        f"negatives resampled separately; {pairing})"
+        f"negatives resampled separately; {pairing}). It holds the fitted models fixed, so it "
+        "covers the variability of the evaluated rows; the intervals of the figures at the tuned "
+        "thresholds and of the differences between strategies are widened to cover refitting "
+        "and re-tuning too (the spread across folds, with Nadeau & Bengio's correction), and a "
+        "recall or precision interval is never narrower than the exact binomial interval of its "
+        "counts"
     )
 
 
@@ -310,3 +319,13 @@ def _out_of_bag_note(outcomes: list[FoldOutcome]) -> list[str]:
             "cross-validation or validation split."
         )
     return notes
+
+
+def deployed_threshold(dataset: Dataset, options: AnalysisOptions, name: str) -> float | None:
+    """The threshold to deploy for strategy ``name``: fitted and tuned on every row by the same
+    procedure as inside each training part of the evaluation."""
+    whole = [Split(0, 0, np.arange(len(dataset.y)), np.arange(0))]
+    n_jobs = workers.count(options.n_jobs)
+    plan = _fit_plan(dataset, options, whole, threads_per_fit=0 if n_jobs > 1 else 1)
+    spec = select_strategies((name,))[0]
+    return tune_on_all_rows(spec, plan, model_matrix(dataset), dataset.y)

@@ -67,6 +67,7 @@ class FoldOutcome:
     seconds: float = 0.0
     error: str | None = None
     out_of_bag: bool = False  # threshold tuned on out-of-bag scores (the Isolation Forest)
+    tuning_failed: str | None = None  # why threshold tuning failed (the default was used)
 
 
 @dataclass(frozen=True)
@@ -291,13 +292,20 @@ def fit_one(
     if tuning.possible and tuning.validation_fraction is not None and split.fit is None:
         split = with_validation(split, y, tuning.validation_fraction, plan.seed, plan.groups)
     shared = shared or _SharedRows(X, y, split)
+    fallback = None
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
-            pipeline = build_pipeline(spec, plan.layout)
-            fitting = fitting_rows(split) if spec.tunable and tuning.possible else split.train
-            pipeline = _with_negative_sampling(pipeline, spec, plan.layout, y[fitting])
-            model, threshold, out_of_bag = _fit_and_tune(pipeline, spec, X, y, split, plan, shared)
+            try:
+                model, threshold, out_of_bag = _fitted(spec, plan, X, y, split, shared)
+            except Exception as exc:
+                if not (spec.tunable and tuning.possible):
+                    raise
+                # tuning can fail where fitting does not (an inner fold whose model predicts one
+                # value on tiny data): fit without tuning, say so, and go on
+                fallback = short_error(exc)
+                untuned = replace(plan, tuning=Tuning(0))
+                model, threshold, out_of_bag = _fitted(spec, untuned, X, y, split, shared)
             X_test = shared.take(split.test)
             if spec.response_method == "decision_function":
                 scores = model.decision_function(X_test)
@@ -318,7 +326,34 @@ def fit_one(
         default_threshold=default_threshold,
         seconds=time.perf_counter() - started,
         out_of_bag=out_of_bag,
+        tuning_failed=fallback,
     )
+
+
+def _fitted(spec, plan: FitPlan, X, y, split: Split, shared):
+    """The fitted model, its tuned threshold and whether it was tuned out of bag."""
+    pipeline = build_pipeline(spec, plan.layout)
+    tuned = spec.tunable and plan.tuning.possible
+    fitting = fitting_rows(split) if tuned else split.train
+    pipeline = _with_negative_sampling(pipeline, spec, plan.layout, y[fitting])
+    return _fit_and_tune(pipeline, spec, X, y, split, plan, shared)
+
+
+def tune_on_all_rows(spec: StrategySpec, plan: FitPlan, X, y: np.ndarray) -> float | None:
+    """The threshold to deploy: ``spec`` fitted and its threshold tuned on every row, by the
+    same procedure as inside each training part (``None`` where thresholds are not tuned)."""
+    if not (spec.tunable and plan.tuning.possible):
+        return None
+    split = Split(0, 0, np.arange(len(y)), np.arange(0))
+    if plan.tuning.validation_fraction is not None:
+        split = with_validation(split, y, plan.tuning.validation_fraction, plan.seed, plan.groups)
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")
+        try:
+            _, threshold, _ = _fitted(spec, plan, X, y, split, _SharedRows(X, y, split))
+        except Exception:  # as in the splits: the default threshold then
+            return None
+    return threshold
 
 
 def fit_negatives(positives: int) -> int:

@@ -146,9 +146,11 @@ def widened_interval(
     per_split: np.ndarray | None,
     estimate: float | None,
     test_share: float,
+    bounds: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[float, float] | None:
     """A metric's 95% interval: the bootstrap's, widened to the corrected per-split t interval
-    where there are several splits (refitting and re-tuning vary the figure too)."""
+    where there are several splits (refitting and re-tuning vary the figure too), kept within
+    the metric's ``bounds``."""
     if bootstrap_ci is None or estimate is None or per_split is None:
         return bootstrap_ci
     values = np.asarray(per_split, float)
@@ -159,7 +161,11 @@ def widened_interval(
     if nb is None:
         return bootstrap_ci
     (low, high), _, _ = nb
-    return (float(min(bootstrap_ci[0], low)), float(max(bootstrap_ci[1], high)))
+    low, high = (
+        max(min(bootstrap_ci[0], low), bounds[0]),
+        min(max(bootstrap_ci[1], high), bounds[1]),
+    )
+    return (float(low), float(high))
 
 
 def exact_binomial(successes: float, trials: float, level: float = 0.95) -> tuple[float, float]:

@@ -14,7 +14,8 @@ import numpy as np
 
 from imbreport import metrics as m
 from imbreport.fitting import FoldOutcome
-from imbreport.model import Draws, StrategyResult
+from imbreport.inference import exact_binomial, widened_interval
+from imbreport.model import Draws, Metric, StrategyResult
 from imbreport.permutation import RankingPositions, null_pr_auc, positive_sets
 from imbreport.registry import StrategySpec
 from imbreport.splits import Split
@@ -79,11 +80,14 @@ def measure(
             continue
         default_values, tuned_values = point_values[result.name]
         dist = distributions[result.name]
+        measured = replace(
+            result,
+            metrics=m.with_intervals(default_values, dist["default"]),
+            tuned_metrics=m.with_intervals(tuned_values, dist["tuned"]),
+        )
         final.append(
-            replace(
-                result,
-                metrics=m.with_intervals(default_values, dist["default"]),
-                tuned_metrics=m.with_intervals(tuned_values, dist["tuned"]),
+            honest_intervals(
+                measured, fold_values[result.name], _test_share(evaluated), evaluated.weight
             )
         )
     draws = Draws(
@@ -97,8 +101,42 @@ def measure(
         chance_null=_chance_null(boot_inputs, evaluated, resamples, seed, n_jobs),
         fold_values=fold_values,
         test_share=_test_share(evaluated),
+        pooled_scores={name: inp.scores[0] for name, inp in boot_inputs.items()},
+        labels=evaluated.y,
     )
     return tuple(final), draws
+
+
+def honest_intervals(
+    result: StrategyResult, folds: dict[str, np.ndarray], test_share: float, weight: float
+) -> StrategyResult:
+    """Intervals that cover what they claim: the bootstrap of the evaluated rows holds the fitted
+    models and thresholds fixed, so where there are several splits the intervals of the figures
+    at the tuned thresholds are widened to the corrected per-split t interval (refitting and
+    re-tuning move them most); and a
+    recall or precision interval always contains the exact (Clopper–Pearson) interval of its
+    counts, so it never collapses to a point on few events."""
+    metrics, tuned = dict(result.metrics), dict(result.tuned_metrics)
+    for key in ("recall", "precision", "f1"):
+        found = tuned.get(key)
+        if found is not None and found.value is not None:
+            tuned[key] = Metric(
+                found.value, widened_interval(found.ci, folds[key], found.value, test_share)
+            )
+    for table, counts in ((metrics, result.confusion), (tuned, result.tuned_confusion)):
+        if counts:
+            _binomial_floor(table, counts, weight)
+    return replace(result, metrics=metrics, tuned_metrics=tuned)
+
+
+def _binomial_floor(table: dict[str, Metric], counts: dict[str, int], weight: float) -> None:
+    tp, fp, fn = counts["tp"], counts["fp"] * weight, counts["fn"]
+    for key, trials in (("recall", tp + fn), ("precision", tp + fp)):
+        found = table.get(key)
+        if found is None or found.value is None or found.ci is None or trials <= 0:
+            continue
+        low, high = exact_binomial(tp, trials)
+        table[key] = Metric(found.value, (min(found.ci[0], low), max(found.ci[1], high)))
 
 
 def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: int, n_jobs: int):
@@ -245,6 +283,12 @@ def _strategy_result(
     notes = [note] if note else []
     if spec.score_kind == "anomaly score":
         notes.append("Thresholds are on the anomaly-score scale, not probabilities.")
+    failed = [o.tuning_failed for o in outcomes if o.tuning_failed]
+    if failed:
+        notes.append(
+            f"Threshold tuning failed in {len(failed)} of {len(outcomes)} splits ({failed[0]}); "
+            "the default threshold was used there."
+        )
     return StrategyResult(
         name=spec.name,
         label=spec.label,

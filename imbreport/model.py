@@ -336,6 +336,9 @@ class Draws:
     chance_null: dict[str, np.ndarray] = field(default_factory=dict)
     fold_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     test_share: float = 0.25
+    #: strategy → its out-of-fold scores of the evaluated rows (the first repeat), and their labels
+    pooled_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +363,36 @@ class Results:
             if s.name == name:
                 return s
         return None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The threshold to deploy and what is known of the figures at it.
+
+    ``threshold`` is tuned on every row by the same procedure as inside each training part;
+    ``fold_range`` is how far the folds' own tuned thresholds spread. ``at_threshold`` holds
+    recall and precision *measured at* ``threshold`` on the pooled out-of-fold scores (exact
+    binomial intervals); the leaderboard's tuned figures are instead the procedure's estimate
+    (each fold's model at its own tuned threshold). ``unstable`` says why the fold thresholds'
+    spread moves the figures by more than their interval, else ``None``.
+    """
+
+    strategy: str
+    threshold: float | None
+    fold_range: tuple[float, float] | None
+    at_threshold: dict[str, Metric]
+    unstable: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "threshold": rounded(self.threshold),
+            "fold_range": None
+            if self.fold_range is None
+            else [rounded(self.fold_range[0]), rounded(self.fold_range[1])],
+            "at_threshold": {k: m.to_dict() for k, m in self.at_threshold.items()},
+            "unstable": self.unstable,
+        }
 
 
 @dataclass(frozen=True)
@@ -403,6 +436,8 @@ class Verdict:
     indicative: str | None = None
     #: The margin within which a simpler strategy counts as practically equivalent (PR-AUC).
     equivalence_margin: float = 0.0
+    #: The recommended strategy's threshold to deploy (tuned on all rows) and its figures.
+    deployment: Deployment | None = None
 
 
 @dataclass(frozen=True)
@@ -487,6 +522,7 @@ class Report:
                 "positives_to_settle": v.positives_to_settle,
                 "indicative": v.indicative,
                 "equivalence_margin": v.equivalence_margin,
+                "deployment": None if v.deployment is None else v.deployment.to_dict(),
             },
             "beats_chance": v.beats_chance,
             "chance": {

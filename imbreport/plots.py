@@ -529,10 +529,12 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
     if banded:
         low, high = strategy.threshold_spread
         ax.axvspan(low, high, color="#999999", alpha=0.22, lw=0, label="range across folds")
-    if strategy.threshold is not None:
-        ax.axvline(
-            strategy.threshold, color="#000000", lw=1.8, label=f"tuned {strategy.threshold:.3f}"
-        )
+    deployment = report.verdict.deployment
+    deployed = deployment if deployment and deployment.strategy == strategy.name else None
+    marked = deployed.threshold if deployed else strategy.threshold
+    if marked is not None:
+        what = "to deploy" if deployed else "tuned (median of folds)"
+        ax.axvline(marked, color="#000000", lw=1.8, label=f"{what} {marked:.3f}")
     window = _threshold_window(sweep, strategy)
     default = strategy.default_threshold
     if default is not None and (window is None or default <= window[1]):
@@ -556,7 +558,7 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
         bbox_to_anchor=(1.12 if has_cost else 1.01, 1.0),
         frameon=False,
     )
-    title = _threshold_title(strategy)
+    title = _threshold_title(strategy, deployed)
     off_axis = (
         f" The axis is zoomed on the thresholds that still flag positives; the default "
         f"{default:.3f} lies off to the right, where recall is "
@@ -567,24 +569,32 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
     return Figure(
         "threshold",
         title,
-        "Moving the threshold right trades recall for precision. The black line is the threshold "
-        "tuned on the training parts"
-        + ("; the grey band is how far it moved between folds." if banded else ".")
+        "Moving the threshold right trades recall for precision; the curves are the pooled "
+        "out-of-fold scores. The black line is "
+        + (
+            "the threshold to deploy, tuned on all rows"
+            if deployed
+            else "the folds' median tuned threshold"
+        )
+        + ("; the grey band is how far the folds' own tuned thresholds spread." if banded else ".")
         + off_axis,
         f"Line chart of precision, recall and F1 against the threshold for {strategy.label}; "
-        + (f"the tuned threshold is {strategy.threshold:.3f}." if strategy.threshold else "")
+        + (f"the marked threshold is {marked:.3f}." if marked is not None else "")
         + off_axis,
         svg=_svg(fig, "threshold"),
     )
 
 
-def _threshold_title(strategy: StrategyResult) -> str:
-    if strategy.threshold is None:
+def _threshold_title(strategy: StrategyResult, deployed) -> str:
+    """Titled by what it shows: figures measured at the marked threshold on these curves."""
+    at = deployed.at_threshold if deployed is not None else {}
+    if deployed is None or deployed.threshold is None or "recall" not in at:
         return f"{strategy.label}: precision, recall and F1 against the threshold"
+    precision = at.get("precision")
     return (
-        f"{strategy.label} at {strategy.threshold:.3f}: recall "
-        f"{strategy.metric('recall', True).value or 0:.2f}, precision "
-        f"{strategy.metric('precision', True).value or 0:.2f}"
+        f"{strategy.label} at {deployed.threshold:.3f}: recall {at['recall'].value:.2f}"
+        + (f", precision {precision.value:.2f}" if precision is not None else "")
+        + " on these curves"
     )
 
 

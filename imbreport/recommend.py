@@ -22,12 +22,22 @@ The rules (``inference.py`` holds the tests):
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-from imbreport.inference import ALPHA, holm, max_statistic_p_values, paired_difference
+import numpy as np
+
+from imbreport.inference import (
+    ALPHA,
+    exact_binomial,
+    holm,
+    max_statistic_p_values,
+    paired_difference,
+)
 from imbreport.model import (
     Advice,
     ChanceTest,
     Comparison,
+    Deployment,
     Metric,
     Recommended,
     Results,
@@ -129,6 +139,64 @@ def judge(results: Results) -> Verdict:
         indicative=indicative(results, focus),
         equivalence_margin=EQUIVALENCE_MARGIN,
     )
+
+
+def with_deployment(results: Results, verdict: Verdict, threshold: float | None) -> Verdict:
+    """``verdict`` with the recommended strategy's threshold to deploy (tuned on all rows), the
+    figures measured at it, and whether the folds' spread makes it unstable."""
+    chosen = results.strategy(verdict.recommended.strategy)
+    if chosen is None:
+        return verdict
+    deployed = threshold if threshold is not None else chosen.threshold
+    at = _measured_at(results, chosen.name, deployed)
+    spread = chosen.threshold_spread if len(chosen.fold_thresholds) > 1 else None
+    deployment = Deployment(
+        strategy=chosen.name,
+        threshold=deployed,
+        fold_range=spread,
+        at_threshold=at,
+        unstable=_instability(results, chosen, spread, at),
+    )
+    recommended = replace(verdict.recommended, threshold=deployed)
+    return replace(verdict, recommended=recommended, deployment=deployment)
+
+
+def _measured_at(results: Results, name: str, threshold: float | None) -> dict[str, Metric]:
+    """Recall and precision at ``threshold`` on the pooled out-of-fold scores, with exact
+    binomial intervals (negatives weighted as the metrics weigh them)."""
+    scores, y = results.draws.pooled_scores.get(name), results.draws.labels
+    if threshold is None or scores is None or y is None:
+        return {}
+    flagged = scores >= threshold
+    weight = 1.0 / results.dataset.sampling_rate
+    tp = float(np.sum(flagged & (y == 1)))
+    fp = float(np.sum(flagged & (y == 0))) * weight
+    positives = float(np.sum(y == 1))
+    out = {"recall": Metric(tp / positives, exact_binomial(tp, positives))}
+    if tp + fp > 0:
+        out["precision"] = Metric(tp / (tp + fp), exact_binomial(tp, tp + fp))
+    return out
+
+
+def _instability(results, chosen: StrategyResult, spread, at: dict[str, Metric]) -> str | None:
+    """Why the threshold is unstable: over the range of the folds' tuned thresholds, recall or
+    precision (on the pooled out-of-fold scores) moves by more than its interval's width."""
+    if spread is None or not at:
+        return None
+    low, high = (_measured_at(results, chosen.name, t) for t in spread)
+    for key in ("recall", "precision"):
+        if key not in at or key not in low or key not in high or at[key].ci is None:
+            continue
+        moved = abs(low[key].value - high[key].value)
+        width = at[key].ci[1] - at[key].ci[0]
+        if moved > width:
+            return (
+                f"The folds' tuned thresholds ranged from {spread[0]:.3f} to {spread[1]:.3f}; "
+                f"over that range {key} moves from {low[key].value:.3f} to {high[key].value:.3f}, "
+                f"more than its interval ({width:.3f} wide): the threshold is unstable. Treat it "
+                "as a starting point, and check it on new data."
+            )
+    return None
 
 
 def difference(results: Results, first: StrategyResult, second: StrategyResult, metric: str):
@@ -241,7 +309,10 @@ def choose_recommended(
             return Recommended(chosen.name, chosen.threshold, reason), undecided, settle
         reason = f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])})"
         if undecided:
-            labels = ", ".join(_label(results, n) for n in undecided)
+            named = [_label(results, n) for n in undecided[:3]]
+            labels = ", ".join(named) + (
+                f" and {len(undecided) - 3} more" if len(undecided) > 3 else ""
+            )
             reason += (
                 f"; with {results.dataset.positives} positives the data cannot tell it apart from "
                 f"{labels} (neither distinguishably better nor shown equivalent), so it is the best "
@@ -371,12 +442,13 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
     chosen = results.strategy(verdict.recommended.strategy)
 
     if chosen is not None:
-        threshold = "" if chosen.threshold is None else f" at threshold {chosen.threshold:.3f}"
+        deployed = verdict.recommended.threshold
+        threshold = "" if deployed is None else f" at threshold {deployed:.3f}"
         advice.append(
             Advice(
                 f"Use {chosen.label}{threshold}",
-                f"{verdict.recommended.reason} At its tuned threshold it reaches recall "
-                f"{fmt(chosen.metric('recall', True))} and precision "
+                f"{verdict.recommended.reason} Out of fold, each fold's model at its own tuned "
+                f"threshold reached recall {fmt(chosen.metric('recall', True))} and precision "
                 f"{fmt(chosen.metric('precision', True))}.",
             )
         )
@@ -400,12 +472,12 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
             )
         )
 
-    if chosen is not None and chosen.threshold is not None:
+    if chosen is not None and verdict.recommended.threshold is not None:
         default_f1 = chosen.metric("f1")
         tuned_f1 = chosen.metric("f1", True)
         spread = chosen.threshold_spread
         spread_text = (
-            f"; across folds it ranged from {spread[0]:.3f} to {spread[1]:.3f}"
+            f" (across folds they ranged from {spread[0]:.3f} to {spread[1]:.3f})"
             if spread and len(chosen.fold_thresholds) > 1
             else ""
         )
@@ -413,7 +485,9 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
             Advice(
                 "Tune the decision threshold on training data",
                 f"For {chosen.label}, F1 is {fmt(default_f1)} at the default threshold and "
-                f"{fmt(tuned_f1)} at the tuned threshold {chosen.threshold:.3f}{spread_text}.",
+                f"{fmt(tuned_f1)} at the thresholds tuned inside each training part"
+                f"{spread_text}. The same tuning on all rows gives "
+                f"{verdict.recommended.threshold:.3f}, the threshold to deploy.",
             )
         )
 

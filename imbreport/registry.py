@@ -165,6 +165,20 @@ STRATEGIES: dict[str, StrategySpec] = {
             simplicity=1,
         ),
         StrategySpec(
+            "xgboost_plain",
+            "XGBoost (plain)",
+            "Gradient-boosted trees with no imbalance correction: the reference for XGBoost's "
+            "scale_pos_weight (does weighting beat a plain model with a tuned threshold?).",
+            "probability",
+            Role.SUPERVISED,
+            "build_xgboost_plain",
+            colour="#882255",
+            family="trees",
+            simplicity=5,
+            cost=1,
+            prior_sensitive=True,
+        ),
+        StrategySpec(
             "xgboost",
             "XGBoost (scale_pos_weight)",
             "Gradient-boosted trees with scale_pos_weight = negatives / positives of the "
@@ -175,7 +189,7 @@ STRATEGIES: dict[str, StrategySpec] = {
             colour="#D55E00",
             family="trees",
             correction=Correction.WEIGHTS,
-            simplicity=5,
+            simplicity=6,
             cost=1,
         ),
         StrategySpec(

@@ -43,19 +43,28 @@ class FeatureLayout:
 
 
 class WeightedXGBClassifier(ClassifierMixin, BaseEstimator):
-    """XGBoost with ``scale_pos_weight`` = negatives / positives of the data it is fitted on."""
+    """XGBoost with ``scale_pos_weight`` = negatives / positives of the data it is fitted on
+    (``weighted=False``: plain XGBoost, every row weighing the same)."""
 
-    def __init__(self, *, n_estimators: int = 100, random_state: int = 0, n_jobs: int = 1):
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 100,
+        random_state: int = 0,
+        n_jobs: int = 1,
+        weighted: bool = True,
+    ):
         self.n_estimators = n_estimators
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.weighted = weighted
 
     def fit(self, X, y):
         from xgboost import XGBClassifier
 
         y = np.asarray(y)
         positives = max(int(y.sum()), 1)
-        self.scale_pos_weight_ = (len(y) - positives) / positives
+        self.scale_pos_weight_ = (len(y) - positives) / positives if self.weighted else 1.0
         self.model_ = XGBClassifier(
             n_estimators=self.n_estimators,
             scale_pos_weight=self.scale_pos_weight_,
@@ -417,16 +426,15 @@ def build_smote(layout: FeatureLayout) -> Pipeline:
     )
 
 
-def build_xgboost(layout: FeatureLayout) -> Pipeline:
-    return Pipeline(
-        [
-            ("preprocess", tree_preprocessing(layout)),
-            (
-                "model",
-                WeightedXGBClassifier(random_state=layout.seed, n_jobs=layout.threads),
-            ),
-        ]
+def build_xgboost(layout: FeatureLayout, weighted: bool = True) -> Pipeline:
+    model = WeightedXGBClassifier(
+        random_state=layout.seed, n_jobs=layout.threads, weighted=weighted
     )
+    return Pipeline([("preprocess", tree_preprocessing(layout)), ("model", model)])
+
+
+def build_xgboost_plain(layout: FeatureLayout) -> Pipeline:
+    return build_xgboost(layout, weighted=False)
 
 
 def build_isolation_forest(layout: FeatureLayout) -> Pipeline:

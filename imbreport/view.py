@@ -77,6 +77,11 @@ class VerdictView:
     paradox_accuracy: str
     reason: str
     chance: str
+    #: Why the figures are only indicative (few positives or events), else "".
+    indicative: str = ""
+    #: The threshold to deploy, and what the figures beside it are.
+    deployment: str = ""
+    unstable: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,8 @@ class LeaderboardRow:
     tuned: list[Cell]
     brier: Cell
     notes: list[str]
+    chance: str = ""  # "yes", "no", "worse than random"; "—" for the baseline
+    chance_p: str = ""  # "p 0.001": the adjusted p-value
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,8 @@ class ComparisonRow:
     second: str
     difference: str
     ci: str
-    verdict: str  # "indistinguishable" | "distinguishable"
+    verdict: str  # "distinguishable" | "equivalent" | "undecided" | "indistinguishable"
+    p_value: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,8 @@ class LeaderboardView:
     skipped_rows: list[SkippedRow]
     leader: str | None
     comparisons: list[ComparisonRow]
+    corrections: list[ComparisonRow] = field(default_factory=list)
+    margin: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +172,8 @@ class ThresholdView:
     default_cells: list[tuple[str, Cell]]
     tuned_cells: list[tuple[str, Cell]]
     scale: str
+    deployed: str = ""
+    unstable: str = ""
 
 
 @dataclass(frozen=True)
@@ -284,18 +296,11 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
                 if not s.ok
             ],
             leader=compared_with.label if compared_with else None,
-            comparisons=[
-                ComparisonRow(
-                    first=_label_of(results, c.first),
-                    second=_label_of(results, c.second),
-                    difference=f"{c.difference:+.3f}",
-                    ci=f"[{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]",
-                    verdict="indistinguishable" if c.indistinguishable else "distinguishable",
-                )
-                for c in verdict.comparisons
-            ],
+            comparisons=[_comparison_row(results, c) for c in verdict.comparisons],
+            corrections=[_comparison_row(results, c) for c in verdict.corrections],
+            margin=f"{verdict.equivalence_margin:g}",
         ),
-        threshold=_threshold(results.strategy(verdict.focus)),
+        threshold=_threshold(results.strategy(verdict.focus), verdict.deployment),
         calibration=_calibration(report),
         anomaly=_anomaly(report),
         advice=[a.to_dict() for a in report.advice],
@@ -304,6 +309,25 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         versions=list(results.versions.items()),
         timings=_timings(results.timings) if report.config.output.timings else None,
         figures=figures,
+    )
+
+
+def _comparison_row(results: Results, c) -> ComparisonRow:
+    if c.distinguishable:
+        word = "distinguishable"
+    elif c.equivalent:
+        word = "equivalent"
+    elif c.equivalent is False:
+        word = "undecided"
+    else:
+        word = "indistinguishable"
+    return ComparisonRow(
+        first=_label_of(results, c.first),
+        second=_label_of(results, c.second),
+        difference=f"{c.difference:+.3f}",
+        ci=f"[{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]",
+        verdict=word,
+        p_value=f"{c.p_value:.3f}",
     )
 
 
@@ -326,12 +350,16 @@ def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
         f"of the {ds.positives:,} positives."
     )
     reason = report.verdict.recommended.reason
+    deployment = report.verdict.deployment
     common = {
         "paradox": f"Accuracy misleads here: {detail}",
         "paradox_detail": detail[0].upper() + detail[1:],
         "paradox_accuracy": f"{accuracy:.1%}",
         "reason": reason,
         "chance": f"{ds.prevalence:.3f}",
+        "indicative": report.verdict.indicative or "",
+        "deployment": _deployment_text(deployment),
+        "unstable": (deployment.unstable if deployment else None) or "",
     }
     if recommended is None:
         return VerdictView(
@@ -342,15 +370,16 @@ def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
             colour=None,
             **common,
         )
-    threshold = recommended.threshold
+    threshold = report.verdict.recommended.threshold
     threshold_text = "" if threshold is None else f" at threshold {threshold:.3f}"
     return VerdictView(
         headline=f"Recommended: {recommended.label}{threshold_text}",
         sentence=(
-            f"{recommended.label}{threshold_text} reaches PR-AUC "
-            f"{fmt(recommended.metrics['pr_auc'])}, recall {fmt(recommended.metric('recall', True))} "
-            f"and precision {fmt(recommended.metric('precision', True))} "
-            f"(chance PR-AUC = prevalence {ds.prevalence:.3f}). {reason}"
+            f"{recommended.label} reaches PR-AUC {fmt(recommended.metrics['pr_auc'])} "
+            f"(chance = prevalence {ds.prevalence:.3f}); at each fold's tuned threshold, recall "
+            f"{fmt(recommended.metric('recall', True))} and precision "
+            f"{fmt(recommended.metric('precision', True))} (the procedure's out-of-fold "
+            f"estimate). {reason}"
         ),
         numbers=_key_numbers(recommended, ds.prevalence),
         strategy=recommended.name,
@@ -366,7 +395,7 @@ def _key_numbers(s: StrategyResult, prevalence: float) -> tuple[KeyNumber, ...]:
     flagged = f"{c['tp']:,} of {c['tp'] + c['fp']:,} flagged rows are positive" if c else ""
     rows = (
         ("PR-AUC", cell(s.metrics["pr_auc"]), f"chance level {prevalence:.3f}"),
-        ("Recall", cell(s.metric("recall", True)), found),
+        ("Recall", cell(s.metric("recall", True)), f"{found}; each fold at its tuned threshold"),
         ("Precision", cell(s.metric("precision", True)), flagged),
     )
     return tuple(KeyNumber(name, c.value, c.ci, note) for name, c, note in rows)
@@ -424,10 +453,17 @@ def _protocol(report: Report) -> ProtocolView:
 def _leaderboard_row(s: StrategyResult, report: Report) -> LeaderboardRow:
     verdict = report.verdict
     mark = ""
+    equivalent = {
+        c.second for c in verdict.comparisons if c.first == verdict.leader and c.equivalent
+    }
     if s.name == verdict.top:
         mark = "highest PR-AUC"
+    elif s.name in verdict.undecided:
+        mark = "undecided against the leader"
+    elif s.name in equivalent:
+        mark = "equivalent to the leader"
     elif s.name in verdict.tied_with_leader:
-        mark = "indistinguishable from the leader"
+        mark = "not separated from the leader"
     spread = s.threshold_spread
     return LeaderboardRow(
         name=s.name,
@@ -448,16 +484,48 @@ def _leaderboard_row(s: StrategyResult, report: Report) -> LeaderboardRow:
         tuned=[cell(s.metric(k, True)) for k, _ in LEADERBOARD_TUNED],
         brier=cell(s.metrics["brier"]),
         notes=list(s.notes),
+        chance=_chance_cell(verdict.chance.get(s.name)),
+        chance_p="" if s.name not in verdict.chance else f"p {verdict.chance[s.name].adjusted:.3f}",
     )
 
 
-def _threshold(focus: StrategyResult | None) -> ThresholdView | None:
+def _chance_cell(test) -> str:
+    if test is None:
+        return "—"
+    if test.beats_chance:
+        return "yes"
+    return "worse than random" if test.worse_than_random else "no"
+
+
+def _deployment_text(deployment) -> str:
+    """The threshold to deploy and the figures measured at it, in one sentence."""
+    if deployment is None or deployment.threshold is None:
+        return ""
+    at = deployment.at_threshold
+    measured = "; ".join(f"{key} {fmt(m)}" for key, m in at.items())
+    spread = (
+        f" (the folds' own tuned thresholds ranged from {deployment.fold_range[0]:.3f} to "
+        f"{deployment.fold_range[1]:.3f})"
+        if deployment.fold_range
+        else ""
+    )
+    return (
+        f"Threshold to deploy: {deployment.threshold:.3f}, tuned on all rows by the same "
+        f"procedure{spread}. Measured at {deployment.threshold:.3f} on the pooled out-of-fold "
+        f"scores: {measured}."
+    )
+
+
+def _threshold(focus: StrategyResult | None, deployment) -> ThresholdView | None:
     if focus is None:
         return None
     spread = focus.threshold_spread
+    deployed = deployment if deployment is not None and deployment.strategy == focus.name else None
     return ThresholdView(
         label=focus.label,
         threshold=None if focus.threshold is None else f"{focus.threshold:.3f}",
+        deployed=_deployment_text(deployed),
+        unstable=(deployed.unstable if deployed else None) or "",
         default=None if focus.default_threshold is None else f"{focus.default_threshold:.3f}",
         spread=None
         if spread is None or len(focus.fold_thresholds) < 2

@@ -12,6 +12,7 @@ import numpy as np
 
 from imbreport.model import (
     Advice,
+    ChanceTest,
     Comparison,
     Dataset,
     GateResult,
@@ -213,6 +214,11 @@ def make_report(
         extreme_imbalance=False,
         focus="logreg" if beats_chance else "xgboost",
         best_tuned_f1="xgboost",
+        chance={
+            name: ChanceTest(0.001, 0.004 if beats_chance else 0.4, beats_chance)
+            for name in ("xgboost", "logreg", "smote", "balanced")
+        },
+        equivalence_margin=0.02,
     )
     advice = (
         Advice(text("Use Logistic regression at threshold 0.210"), "PR-AUC 0.820 [0.770, 0.870]."),

@@ -30,7 +30,7 @@ from imbreport.cli import STRATEGIES, main
 from imbreport.compare import compare_reports, significant
 from imbreport.errors import ConfigError
 from imbreport.gates import evaluate_gates, parse_gate
-from imbreport.model import SCHEMA_VERSION
+from imbreport.model import SCHEMA_VERSION, Metric
 from imbreport.render import markdown_escape, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,21 +306,34 @@ def test_comparing_with_the_same_run_finds_no_change(first, cached):
     assert '<section id="changes">' in html and "No change beyond the intervals" in html
 
 
-def degraded_previous(first) -> dict:
-    """The first run's JSON as if the recommended strategy had been much better before."""
-    previous = read_json(first.folder / "out" / "r.json")
-    name = previous["recommended"]["strategy"]
-    strategy = next(s for s in previous["strategies"] if s["name"] == name)
-    strategy["metrics"]["pr_auc"] = {"value": 0.999, "ci": [0.995, 1.0]}
-    return previous
+def lowered_results(first, dataset):
+    """The first run's results with every strategy's PR-AUC 0.1 lower and sure of it (interval
+    ±0.01): a run clearly worse than the first."""
+
+    def lowered(strategy):
+        if not strategy.ok:
+            return strategy
+        value = strategy.metrics["pr_auc"].value - 0.1
+        metric = Metric(value, (value - 0.01, value + 0.01))
+        return dataclasses.replace(
+            strategy,
+            metrics={**strategy.metrics, "pr_auc": metric},
+            tuned_metrics={**strategy.tuned_metrics, "pr_auc": metric},
+        )
+
+    results = dataclasses.replace(first.report.results, dataset=dataset)
+    return dataclasses.replace(results, strategies=tuple(map(lowered, results.strategies)))
 
 
-def test_fail_if_worse_turns_a_significant_drop_into_exit_1(first, cached):
-    Path("previous.json").write_text(json.dumps(degraded_previous(first)), encoding="utf-8")
-    result = analyze("--compare", "previous.json", "-o", "r.json", "-o", "r.md")
+def test_fail_if_worse_turns_a_significant_drop_into_exit_1(first, cached, monkeypatch):
+    monkeypatch.setattr(
+        imbreport.evaluate, "evaluate", lambda dataset, *a, **k: lowered_results(first, dataset)
+    )
+    previous = str(first.folder / "out" / "r.json")
+    result = analyze("--compare", previous, "-o", "r.json", "-o", "r.md")
     assert result.exit_code == 0, result.output  # reported, but not a failure without the flag
     assert read_json("r.json")["changes"]["worse"] is True
-    result = analyze("--compare", "previous.json", "--fail-if-worse", "-o", "r.json", "-o", "r.md")
+    result = analyze("--compare", previous, "--fail-if-worse", "-o", "r.json", "-o", "r.md")
     assert result.exit_code == 1, result.output
     changes = read_json("r.json")["changes"]
     assert changes["failed"] and changes["primary"]["significant_drop"]
@@ -340,19 +353,26 @@ def test_changes_are_flagged_only_beyond_their_intervals(first):
     assert not change.significant and change.direction == "within_intervals"
     assert significant({"value": 0.9, "ci": [0.85, 0.95]}, {"value": 0.7, "ci": [0.6, 0.8]})
     assert not significant({"value": 0.9, "ci": [0.7, 0.95]}, {"value": 0.8, "ci": [0.6, 0.85]})
+    # z = 0.12 / √(0.0255² + 0.0255²) = 3.3: significant, though each interval holds the other
+    # run's value in the old "outside each other's interval" reading it would be too
+    assert significant({"value": 0.5, "ci": [0.45, 0.55]}, {"value": 0.38, "ci": [0.33, 0.43]})
+    # z = 0.07 / 0.036 = 1.94 < 1.96: not significant (the old rule called this one a change)
+    assert not significant({"value": 0.5, "ci": [0.45, 0.55]}, {"value": 0.43, "ci": [0.38, 0.48]})
 
 
 def test_prevalence_threshold_and_recommendation_changes(first):
     current = first.report.to_dict()
     previous = json.loads(json.dumps(current))
     previous["dataset"]["positives"] = 150
-    previous["recommended"] = {"strategy": "xgboost", "threshold": 0.9, "reason": "…"}
+    current_name = current["recommended"]["strategy"]
+    other = "balanced" if current_name != "balanced" else "logreg"
+    previous["recommended"] = {"strategy": other, "threshold": 0.9, "reason": "…"}
     xgboost = next(s for s in previous["strategies"] if s["name"] == "xgboost")
     xgboost["threshold"]["value"], xgboost["threshold"]["spread"] = 0.05, [0.01, 0.06]
     changes = compare_reports(previous, current, fail_if_worse=True)
     assert changes.prevalence.significant and changes.prevalence.previous == 0.15
     recommendation = changes.recommendation
-    assert recommendation.changed and recommendation.previous == "xgboost"
+    assert recommendation.changed and recommendation.previous == other
     xgboost_change = next(s for s in changes.strategies if s.name == "xgboost")
     assert xgboost_change.threshold.outside_previous_spread
     assert any("recommendation changed" in line for line in changes.highlights)
@@ -578,7 +598,7 @@ def test_summary_keeps_its_table_with_hostile_data(first):
     assert markdown.startswith("# Class-imbalance report: evil\\|name\\`&lt;script&gt;\\`")
     rows = [line for line in markdown.splitlines() if line.startswith("| ")]
     assert len(rows) == 1 + len(strategies)
-    assert all(line.count(" | ") == 6 for line in rows)
+    assert all(line.count(" | ") == 7 for line in rows)
 
 
 def test_parse_gate_reports_what_was_expected():
