@@ -126,6 +126,11 @@ def run_analysis(
     return report.return_code
 
 
+def printable(text: str) -> str:
+    """``text`` without control characters (names from the data reach the terminal)."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
+
+
 def describe_data(report: Report, messages: Messages) -> None:
     """What was read: the target, the positive class and its prevalence; warnings with -v."""
     ds = report.results.dataset
@@ -135,6 +140,18 @@ def describe_data(report: Report, messages: Messages) -> None:
     )
     for warning in report.warnings:
         messages.detail(f"Warning: {warning}")
+    # what changes how far the verdict can be trusted is said even without -v
+    for strategy in report.results.strategies:
+        if not strategy.ok:
+            messages.info(f"Warning: {printable(strategy.label)} skipped: {strategy.reason}")
+        for note in strategy.notes:
+            if note.startswith("Threshold tuning failed"):
+                messages.info(f"Warning: {printable(strategy.label)}: {note}")
+    if ds.duplicate_rows:
+        messages.info(
+            f"Warning: {ds.duplicate_rows:,} rows repeat another row's features exactly; copies "
+            "were kept in one fold."
+        )
 
 
 def write_outputs(
@@ -157,12 +174,22 @@ def write_outputs(
 
 def describe_outcome(report: Report, messages: Messages) -> None:
     """The recommendation, the changes and the gates on stderr; failures even with --quiet."""
-    recommended = report.verdict.recommended
+    verdict = report.verdict
+    recommended = verdict.recommended
     if recommended.strategy is None:
         messages.info("No strategy beats chance on this data.")
     else:
         at = "" if recommended.threshold is None else f" at threshold {recommended.threshold:.3f}"
         messages.info(f"Recommended: {recommended.strategy}{at}")
+        if verdict.undecided:
+            messages.info(
+                f"Note: the data cannot tell it apart from {', '.join(verdict.undecided)} "
+                "(neither better nor shown equivalent)."
+            )
+    if verdict.indicative:
+        messages.info(f"Note: indicative only. {verdict.indicative}")
+    if verdict.deployment is not None and verdict.deployment.unstable:
+        messages.info(f"Warning: {verdict.deployment.unstable}")
     if report.changes is not None:
         for line in report.changes.highlights:
             messages.detail(f"Change: {line}")

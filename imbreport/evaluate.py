@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -140,6 +141,7 @@ def _fit_plan(
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
     tuning = Tuning(inner_folds(dataset.y, splits), VALIDATION_FRACTION if large else None)
     objective = parse_objective(options.threshold_objective, options.cost_fp, options.cost_fn)
+    objective = replace(objective, negative_weight=1.0 / dataset.sampling_rate)
     return FitPlan(layout, objective, tuning, dataset.group_ids)
 
 
@@ -221,7 +223,8 @@ def _evaluation_notes(evaluated: EvaluatedRows, sampling_rate: float) -> list[st
         notes.append(
             f"--sample kept {sampling_rate:.2%} of the negatives: each evaluated negative "
             f"counts {evaluated.weight:.2f} times in precision, PR-AUC, accuracy, F1, MCC, Brier "
-            "and log-loss, so they describe the full data; thresholds were tuned on the sample."
+            "and log-loss, and in the threshold tuning's objective, so the figures and the "
+            "thresholds describe the whole file."
         )
     return notes
 

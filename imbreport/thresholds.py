@@ -33,6 +33,9 @@ class Objective:
     value: float | None = None
     cost_fp: float | None = None
     cost_fn: float | None = None
+    #: How many negatives each row's negative stands for (``--sample`` kept 1 in this many), so
+    #: that tuning weighs negatives as the reported metrics do.
+    negative_weight: float = 1.0
 
     @property
     def text(self) -> str:
@@ -48,6 +51,8 @@ class Objective:
 
     def score(self, y_true, y_pred) -> float:
         counts = confusion_counts(y_true, y_pred)
+        counts["fp"] *= self.negative_weight
+        counts["tn"] *= self.negative_weight
         values = {k: float(v) for k, v in metrics_from_counts(**counts).items()}
         precision, recall = values["precision"], values["recall"]
         if self.kind == "f1":
