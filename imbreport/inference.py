@@ -1,8 +1,8 @@
 """The statistical tests behind the report's claims, each with a controlled error rate.
 
 - ``max_statistic_p_values``: which strategies beat chance, family-wise error ≤ α over every
-  strategy tested (label permutations shared by all strategies, standardised max-statistic;
-  Westfall & Young 1993).
+  strategy tested (label permutations shared by all strategies, min-p procedure; Westfall &
+  Young 1993).
 - ``paired_difference``: how far apart two strategies are, from the paired bootstrap of the
   evaluated rows *and* the spread of the per-split differences with Nadeau & Bengio's (2003)
   correction for overlapping training sets; the interval is the union of both, so it covers the
@@ -17,6 +17,7 @@ Pure functions of arrays; the decisions built on them are ``recommend``'s.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,33 +26,55 @@ ALPHA = 0.05
 
 
 def max_statistic_p_values(
-    observed: dict[str, float], null: dict[str, np.ndarray]
-) -> dict[str, tuple[float, float]]:
-    """``name → (raw p, family-wise adjusted p)`` of "beats chance" for each strategy.
+    observed: dict[Hashable, float], null: dict[Hashable, np.ndarray]
+) -> dict[Hashable, tuple[float, float]]:
+    """``key → (raw p, family-wise adjusted p)`` of "beats chance" for each tested statistic
+    (e.g. each strategy's PR-AUC and ROC-AUC), by Westfall & Young's min-p procedure.
 
-    ``null[name]`` holds the strategy's statistic under each label permutation (the same
-    permutations for every strategy). Statistics are standardised by their own null mean and
-    spread, so strategies with different null distributions are comparable; a strategy's adjusted
-    p-value is the share of permutations whose *largest* standardised statistic reaches its own.
-    A strategy whose null has no spread (a constant scorer) cannot beat chance (p = 1).
+    ``null[key]`` holds the statistic under each label permutation (the same permutations for
+    every key). Each statistic is first turned into its own p-value (so statistics with
+    differently shaped nulls are comparable): from its permutation distribution when there are
+    at least ``EMPIRICAL_PERMUTATIONS`` permutations, else from a normal fit of it (many
+    positives, where nulls are nearly normal and few permutations are drawn). A key's adjusted
+    p-value is the share of permutations whose *smallest* p-value over all keys is at most its
+    own. A statistic whose null has no spread (a constant scorer) cannot beat chance (p = 1).
     """
-    standard: dict[str, tuple[float, np.ndarray]] = {}
-    for name, values in null.items():
-        spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        if spread <= 0:
-            continue
-        centre = float(np.mean(values))
-        standard[name] = ((observed[name] - centre) / spread, (values - centre) / spread)
-    out = {name: (1.0, 1.0) for name in null}
-    if not standard:
+    out = {key: (1.0, 1.0) for key in null}
+    varying = {k: np.asarray(v, float) for k, v in null.items() if np.ptp(v) > 0}
+    if not varying:
         return out
-    largest = np.max(np.vstack([z for _, z in standard.values()]), axis=0)
-    permutations = len(largest)
-    for name, (z_observed, z_null) in standard.items():
-        raw = (1 + np.sum(z_null >= z_observed - 1e-12)) / (permutations + 1)
-        adjusted = (1 + np.sum(largest >= z_observed - 1e-12)) / (permutations + 1)
-        out[name] = (float(raw), float(adjusted))
+    permutations = min(len(v) for v in varying.values())
+    empirical = permutations >= EMPIRICAL_PERMUTATIONS
+    smallest = np.ones(permutations)
+    raw = {}
+    for key, values in varying.items():
+        values = values[:permutations]
+        raw[key] = _tail_p(values, np.array([observed[key]]), empirical)[0]
+        smallest = np.minimum(smallest, _tail_p(values, values, empirical, itself=True))
+    for key, p_value in raw.items():
+        adjusted = (1 + np.sum(smallest <= p_value + 1e-12)) / (permutations + 1)
+        out[key] = (float(p_value), float(max(adjusted, p_value)))
     return out
+
+
+#: With at least this many permutations, p-values come from the permutations themselves.
+EMPIRICAL_PERMUTATIONS = 500
+
+
+def _tail_p(null: np.ndarray, values: np.ndarray, empirical: bool, itself: bool = False):
+    """P(null ≥ value) for each value: the permutation share (+1, the observed counts as one
+    draw; ``itself``: the values are draws of ``null``, not counted against themselves), or
+    the normal tail."""
+    if empirical:
+        ordered = np.sort(null)
+        at_least = len(null) - np.searchsorted(ordered, values - 1e-12, side="left")
+        if itself:
+            at_least = at_least - 1
+        return (1 + at_least) / (len(null) + 1)
+    from scipy.stats import norm
+
+    spread = float(np.std(null, ddof=1))
+    return norm.sf((values - float(np.mean(null))) / spread)
 
 
 def holm(p_values: list[float]) -> list[float]:

@@ -16,7 +16,7 @@ from imbreport import metrics as m
 from imbreport.fitting import FoldOutcome
 from imbreport.inference import exact_binomial, widened_interval
 from imbreport.model import Draws, Metric, StrategyResult
-from imbreport.permutation import RankingPositions, null_pr_auc, positive_sets
+from imbreport.permutation import RankingPositions, null_pr_auc, positive_sets, roc_auc
 from imbreport.registry import StrategySpec
 from imbreport.splits import Split
 from imbreport.thresholds import Objective
@@ -152,7 +152,10 @@ def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: in
 
     def null(name):
         rankings = [RankingPositions(scores) for scores in boot_inputs[name].scores]
-        return null_pr_auc(rankings, sets, evaluated.weight)
+        return {
+            "pr_auc": null_pr_auc(rankings, sets, evaluated.weight),
+            "roc_auc": roc_auc(rankings, sets),
+        }
 
     with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
         return dict(zip(boot_inputs, pool.map(null, boot_inputs), strict=True))

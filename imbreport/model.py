@@ -20,9 +20,9 @@ SCHEMA_VERSION = "1.1"
 
 #: How "beats chance" is tested (the JSON's ``chance.method``).
 CHANCE_METHOD = (
-    "label-permutation test of each strategy's PR-AUC on the evaluated rows; every strategy "
-    "scored on the same permutations; family-wise error over all of them held by the "
-    "standardised max-statistic (Westfall & Young)"
+    "label-permutation test of each strategy's PR-AUC and ROC-AUC on the evaluated rows; every "
+    "strategy scored on the same permutations; family-wise error over all strategies and both "
+    "figures held by the min-p procedure (Westfall & Young)"
 )
 #: Metrics computed for every strategy, in display order.
 METRIC_KEYS = (
@@ -327,13 +327,13 @@ class Draws:
 
     ``bootstrap``: strategy → metric → its bootstrap distribution, the same resamples for every
     strategy (PR-AUC and ROC-AUC threshold-free; recall, precision and F1 at the tuned
-    thresholds). ``chance_null``: strategy → its PR-AUC under label permutations of the
-    evaluated rows, the same permutations for every strategy. ``fold_values``: strategy → metric
+    thresholds). ``chance_null``: strategy → {"pr_auc", "roc_auc"} → its figure under label
+    permutations of the evaluated rows, the same permutations for every strategy. ``fold_values``: strategy → metric
     → each split's own figure. ``test_share``: held-out rows per training row of a split.
     """
 
     bootstrap: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    chance_null: dict[str, np.ndarray] = field(default_factory=dict)
+    chance_null: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     fold_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     test_share: float = 0.25
     #: strategy → its out-of-fold scores of the evaluated rows (the first repeat), and their labels

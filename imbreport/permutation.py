@@ -6,6 +6,7 @@ labels, the evaluated positives are a uniformly random subset of the evaluated r
 fall in each strategy's ranking, so a permutation costs O(positives · log positives) whatever the
 number of rows: draw which rows are positive, look up their positions, and recompute.
 
+ROC-AUC (the Mann–Whitney statistic) is recomputed the same way, from the positives' ranks.
 Every strategy is scored on the *same* permuted label sets, so the null statistics of different
 strategies are paired: the judgement (``recommend``) combines them with a max-statistic
 (Westfall & Young 1993) to control the family-wise error over every strategy tested.
@@ -77,6 +78,9 @@ class RankingPositions:
         self.group_of_row[order] = group_of_position
         #: rows at or above the end of each tie group
         self.rows_through_group = np.flatnonzero(np.r_[new_group[1:], True]) + 1
+        #: each tie group's rank from the bottom (1 = lowest score), ties at their mean rank
+        first = np.r_[0, self.rows_through_group[:-1]]
+        self.midrank = len(scores) - (first + self.rows_through_group - 1) / 2
 
 
 def average_precision(
@@ -109,6 +113,21 @@ def _average_precision(ranking: RankingPositions, rows: np.ndarray, weight: floa
     rows_above = ranking.rows_through_group[groups]
     precision = tp / (tp + (rows_above - tp) * weight)
     return precision.mean(axis=1)
+
+
+def roc_auc(rankings: list[RankingPositions], positive_rows: np.ndarray) -> np.ndarray:
+    """ROC-AUC for each set of positive rows (the Mann–Whitney statistic with ties at their mean
+    rank, as ``roc_auc_score``), averaged over the rankings; it does not depend on how much each
+    negative weighs."""
+    positive_rows = np.atleast_2d(positive_rows)
+    positives = positive_rows.shape[1]
+    out = np.zeros(len(positive_rows))
+    for ranking in rankings:
+        n = len(ranking.group_of_row)
+        negatives = n - positives
+        ranks = ranking.midrank[ranking.group_of_row[positive_rows]].sum(axis=1)
+        out += (ranks - positives * (positives + 1) / 2) / (positives * negatives)
+    return out / len(rankings)
 
 
 def null_pr_auc(

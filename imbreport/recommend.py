@@ -73,28 +73,36 @@ def pr_auc_of(result: StrategyResult) -> float:
 
 
 def chance_tests(results: Results) -> dict[str, ChanceTest]:
-    """Each learning strategy's chance test: its PR-AUC against the same label permutations of
-    the evaluated rows as every other strategy, the family-wise error held at ``ALPHA`` by the
-    max-statistic; and whether it ranks worse than random."""
+    """Each learning strategy's chance test: its PR-AUC and ROC-AUC against the same label
+    permutations of the evaluated rows as every other strategy, the family-wise error over all
+    strategies and both figures held at ``ALPHA`` by the max-statistic; and whether it ranks
+    worse than random."""
     prevalence = results.evaluated_prevalence
-    learners = [
-        s for s in results.strategies if s.ok and not _spec(s).baseline
-        and s.name in results.draws.chance_null
-    ]  # fmt: skip
-    observed = {s.name: pr_auc_of(s) for s in learners}
-    p_values = max_statistic_p_values(
-        observed, {s.name: results.draws.chance_null[s.name] for s in learners}
-    )
+    null = results.draws.chance_null
+    learners = [s for s in results.strategies if s.ok and not _spec(s).baseline and s.name in null]
+    observed, nulls = {}, {}
+    for s in learners:
+        for key in ("pr_auc", "roc_auc"):
+            value = s.metrics.get(key)
+            if value is not None and value.value is not None and key in null[s.name]:
+                observed[(s.name, key)] = value.value
+                nulls[(s.name, key)] = null[s.name][key]
+    p_values = max_statistic_p_values(observed, nulls)
     out = {}
     for s in learners:
-        raw, adjusted = p_values[s.name]
+        found = [
+            p_values[(s.name, key)] for key in ("pr_auc", "roc_auc") if (s.name, key) in p_values
+        ]
+        raw = min((p for p, _ in found), default=1.0)
+        adjusted = min((p for _, p in found), default=1.0)
         roc = s.metrics.get("roc_auc")
         below_half = bool(roc and roc.ci and roc.ci[1] < 0.5)
+        worse = bool(below_half or pr_auc_of(s) < prevalence)
         out[s.name] = ChanceTest(
             p_value=raw,
             adjusted=adjusted,
-            beats_chance=bool(adjusted <= ALPHA and observed[s.name] > prevalence),
-            worse_than_random=bool(below_half or observed[s.name] < prevalence),
+            beats_chance=bool(adjusted <= ALPHA and not worse),
+            worse_than_random=worse,
         )
     return out
 

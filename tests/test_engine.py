@@ -277,13 +277,13 @@ def test_paired_difference_of_a_strategy_with_itself_is_exactly_zero():
 # --- recommendation -----------------------------------------------------------------------------
 
 
-def _result(name, pr_auc, ci, threshold=0.5):
+def _result(name, pr_auc, ci, threshold=0.5, roc=0.9):
     return StrategyResult(
         name=name,
         label=name,
         description="",
         status="ok",
-        metrics={"pr_auc": Metric(pr_auc, ci), "roc_auc": Metric(0.9, (0.85, 0.95))},
+        metrics={"pr_auc": Metric(pr_auc, ci), "roc_auc": Metric(roc, (roc - 0.05, roc + 0.05))},
         tuned_metrics={"f1": Metric(0.5, (0.4, 0.6))},
         threshold=threshold,
     )
@@ -307,7 +307,10 @@ def _results(strategies, spread: dict[str, float] | None = None, prevalence=0.05
         }
         for s in strategies
     }
-    null = {s.name: around(prevalence, 0.01) for s in strategies}
+    null = {
+        s.name: {"pr_auc": around(prevalence, 0.01), "roc_auc": around(0.5, 0.02)}
+        for s in strategies
+    }
     y = np.r_[np.ones(50), np.zeros(950)]
     dataset = Dataset(
         X=None, y=y, source_name="t", target="y", target_chosen_by="", positive_label="1",
@@ -353,8 +356,8 @@ def test_leader_is_recommended_when_clearly_better():
 
 def test_nothing_is_crowned_when_nothing_beats_chance():
     results = [
-        _result("logreg", 0.06, (0.03, 0.09)),
-        _result("isolation_forest", 0.05, (0.03, 0.08)),
+        _result("logreg", 0.06, (0.03, 0.09), roc=0.51),
+        _result("isolation_forest", 0.05, (0.03, 0.08), roc=0.5),
     ]
     verdict = judge(_results(results))
     assert verdict.recommended.strategy is None and not verdict.beats_chance
@@ -364,7 +367,10 @@ def test_nothing_is_crowned_when_nothing_beats_chance():
 
 
 def test_isolation_forest_only_when_it_alone_beats_chance():
-    results = [_result("logreg", 0.06, (0.03, 0.09)), _result("isolation_forest", 0.3, (0.2, 0.4))]
+    results = [
+        _result("logreg", 0.06, (0.03, 0.09), roc=0.51),
+        _result("isolation_forest", 0.3, (0.2, 0.4)),
+    ]
     verdict = judge(_results(results))
     assert verdict.recommended.strategy == "isolation_forest" and verdict.beats_chance
     assert verdict.chance["isolation_forest"].beats_chance
@@ -374,10 +380,10 @@ def test_isolation_forest_only_when_it_alone_beats_chance():
 
 def test_a_runner_up_that_beats_chance_is_not_hidden_by_a_noisy_leader():
     # the supervised leader fails the chance test; the runner-up passes and is recommended
-    leader = _result("xgboost", 0.30, (0.01, 0.6))
+    leader = _result("xgboost", 0.30, (0.01, 0.6), roc=0.52)
     runner_up = _result("logreg", 0.25, (0.15, 0.35))
     results = _results([leader, runner_up])
-    results.draws.chance_null["xgboost"] = np.random.default_rng(1).normal(0.2, 0.1, 2000)
+    results.draws.chance_null["xgboost"]["pr_auc"] = np.random.default_rng(1).normal(0.2, 0.1, 2000)
     verdict = judge(results)
     assert not verdict.chance["xgboost"].beats_chance and verdict.chance["logreg"].beats_chance
     assert verdict.recommended.strategy == "logreg" and verdict.leader == "logreg"
