@@ -270,7 +270,7 @@ def correction_effects(results: Results) -> tuple[Comparison, ...]:
             for s in results.strategies
             if s.ok and _spec(s).family == family and not _spec(s).plain
         ]
-    return _comparisons(results, pairs) if pairs else ()
+    return _comparisons(results, pairs, equivalence=True) if pairs else ()
 
 
 def choose_recommended(

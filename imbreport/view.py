@@ -453,17 +453,13 @@ def _protocol(report: Report) -> ProtocolView:
 def _leaderboard_row(s: StrategyResult, report: Report) -> LeaderboardRow:
     verdict = report.verdict
     mark = ""
-    equivalent = {
-        c.second for c in verdict.comparisons if c.first == verdict.leader and c.equivalent
-    }
+    against = {c.second: c for c in verdict.comparisons if c.first == verdict.leader}
     if s.name == verdict.top:
         mark = "highest PR-AUC"
-    elif s.name in verdict.undecided:
-        mark = "undecided against the leader"
-    elif s.name in equivalent:
+    elif s.name in against and against[s.name].equivalent:
         mark = "equivalent to the leader"
-    elif s.name in verdict.tied_with_leader:
-        mark = "not separated from the leader"
+    elif s.name in against and not against[s.name].distinguishable:
+        mark = "undecided against the leader"
     spread = s.threshold_spread
     return LeaderboardRow(
         name=s.name,
