@@ -205,7 +205,7 @@ def describe_outcome(report: Report, messages: Messages) -> None:
 def _drop(changes) -> str:
     """The significant drop that ``--fail-if-worse`` turned into exit code 1, in one sentence."""
     primary = changes.primary
-    if primary.recommendation_lost:
+    if primary.current is None:
         return "no strategy beats chance any more (--fail-if-worse)."
     return (
         f"the recommended strategy's PR-AUC fell from {primary.previous:.3f} "
@@ -456,8 +456,8 @@ def _shared_options(read_pyproject: bool) -> list:
             "--fail-if-worse",
             is_flag=True,
             default=False,
-            help="With --compare: exit 1 when the recommended strategy's PR-AUC dropped "
-            "beyond its intervals. [default: off]",
+            help="With --compare: exit 1 when the previously recommended strategy's PR-AUC "
+            "dropped significantly (z-test at 5%). [default: off]",
         ),
         click.option(
             "--config",

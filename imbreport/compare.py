@@ -7,9 +7,9 @@ z = Δ / √(se₁² + se₂²), each run's standard error read off its 95% inte
 Thresholded metrics are compared at each strategy's tuned threshold (as the gates read them).
 The prevalence shift is tested with a two-proportion z-test at the 5% level.
 
-``Changes.failed`` is true only with ``--fail-if-worse`` and a significant drop of the
-recommended strategy's primary metric (PR-AUC): the current recommendation against the previous
-one, or a recommendation lost because nothing beats chance any more.
+``Changes.failed`` is true only with ``--fail-if-worse`` and a significant drop of the primary
+metric (PR-AUC) of the previously recommended strategy (the model in use), measured again in
+this run; or when that strategy could not be evaluated this time and nothing is recommended.
 """
 
 from __future__ import annotations
@@ -276,25 +276,37 @@ def recommendation_change(
 
 
 def primary_change(previous: dict[str, Any], current: dict[str, Any]) -> PrimaryChange:
-    """The recommended strategy's PR-AUC now against the previously recommended one's."""
+    """The previously recommended strategy's PR-AUC now against before (the model in use: is it
+    still as good?); the currently recommended one's where the previous one was not evaluated
+    this time. A drop counts when the z-test of the difference finds it; a recommendation lost
+    because nothing beats chance any more counts only as far as that test does, unless the
+    previous strategy could not be evaluated at all."""
     name_before = previous["recommended"].get("strategy")
     name_after = current["recommended"].get("strategy")
+    still_there = _evaluated(current, name_before)
+    subject = name_before if still_there else name_after
     before = _metric(_by_name(previous, name_before), PRIMARY_METRIC)
-    after = _metric(_by_name(current, name_after), PRIMARY_METRIC)
+    after = _metric(_by_name(current, subject), PRIMARY_METRIC)
     lost = name_before is not None and name_after is None
     value_before = before.get("value") if before else None
     value_after = after.get("value") if after else None
     dropped = value_before is not None and value_after is not None and value_after < value_before
+    vanished = lost and value_after is None
     return PrimaryChange(
         metric=PRIMARY_METRIC,
         previous_strategy=name_before,
-        current_strategy=name_after,
+        current_strategy=subject,
         previous=value_before,
         current=value_after,
         difference=_difference(value_before, value_after),
         recommendation_lost=lost,
-        significant_drop=lost or (dropped and significant(before, after)),
+        significant_drop=vanished or (dropped and significant(before, after)),
     )
+
+
+def _evaluated(report: dict[str, Any], name: str | None) -> bool:
+    found = _by_name(report, name) if name else None
+    return bool(found and found.get("status") == "ok")
 
 
 def comparability_notes(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -337,7 +349,7 @@ def highlights(changes: Changes) -> list[str]:
     primary = changes.primary
     if primary.recommendation_lost:
         lines.append("No strategy beats chance any more: the recommendation was lost.")
-    elif primary.significant_drop:
+    if primary.significant_drop and primary.current is not None:
         lines.append(
             f"The recommended strategy's PR-AUC dropped significantly, from "
             f"{primary.previous:.3f} ({primary.previous_strategy}) to "

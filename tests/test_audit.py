@@ -619,3 +619,17 @@ def test_prevalence_shift_compares_whole_files_when_negatives_were_sampled():
     assert shift.current_rows == 100_000 and shift.difference == 0
     older = {"rows_used": 100_000, "positives": 200}  # a report without sampling_rate
     assert prevalence_shift(older, full).difference == 0
+
+
+def test_a_lost_recommendation_fails_only_if_the_model_in_use_got_worse(first):
+    previous = first.report.to_dict()
+    current = json.loads(json.dumps(previous))
+    current["recommended"] = {"strategy": None, "threshold": None, "reason": "…"}
+    changes = compare_reports(previous, current, fail_if_worse=True)
+    # same figures: nothing beats chance in this run, but the model in use is as good as before
+    assert changes.primary.recommendation_lost and not changes.failed
+    assert changes.primary.current_strategy == previous["recommended"]["strategy"]
+    name = previous["recommended"]["strategy"]
+    gone = next(s for s in current["strategies"] if s["name"] == name)
+    gone["status"] = "skipped"
+    assert compare_reports(previous, current, fail_if_worse=True).failed  # it vanished
