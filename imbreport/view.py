@@ -190,6 +190,8 @@ class AnomalyView:
     cells: list[tuple[str, Cell]] = field(default_factory=list)
     versus: str | None = None
     threshold: str | None = None
+    judgement: str = ""  # whether it beats chance, or ranks worse than random
+    warns: bool = False  # the judgement is a warning (worse than random)
 
 
 @dataclass(frozen=True)
@@ -587,8 +589,26 @@ def _anomaly(report: Report) -> AnomalyView:
         versus=None
         if leader is None
         else f"{leader.label}: PR-AUC {fmt(leader.metrics['pr_auc'])}",
+        judgement=_anomaly_judgement(detector, verdict.chance.get(detector.name), ds.prevalence),
+        warns=bool(
+            verdict.chance.get(detector.name) and verdict.chance[detector.name].worse_than_random
+        ),
         threshold=None if detector.threshold is None else f"{detector.threshold:.3f}",
     )
+
+
+def _anomaly_judgement(detector: StrategyResult, test, prevalence: float) -> str:
+    if test is None:
+        return ""
+    if test.worse_than_random:
+        return (
+            f"It ranks the positives worse than random (ROC-AUC {fmt(detector.metrics['roc_auc'])}, "
+            f"or PR-AUC below the prevalence {prevalence:.3f}): the positives do not look like "
+            "outliers of the majority here. Do not use it, not even as a baseline."
+        )
+    if test.beats_chance:
+        return f"It beats chance (adjusted p = {test.adjusted:.3f})."
+    return f"It does not beat chance (adjusted p = {test.adjusted:.2f})."
 
 
 def _config_value(value) -> str:
