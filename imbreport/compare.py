@@ -3,7 +3,8 @@
 Pure functions on two JSON reports (``Report.to_dict()`` values) that return a typed ``Changes``
 value: nothing is read or written here.
 A metric change is *significant* when a two-sided z-test of the difference rejects at 5%:
-z = Δ / √(se₁² + se₂²), each run's standard error read off its 95% interval.
+z = Δ / √(se₁² + se₂²), each run's standard error read off its 95% interval, plus, for PR-AUC and
+precision, the sampling variation of each run's prevalence.
 Thresholded metrics are compared at each strategy's tuned threshold (as the gates read them).
 The prevalence shift is tested with a two-proportion z-test at the 5% level.
 
@@ -187,7 +188,9 @@ def compare_reports(
 ) -> Changes:
     """What moved between ``previous`` and ``current`` (both JSON reports)."""
     strategies = tuple(
-        _strategy_change(name, _by_name(previous, name), _by_name(current, name))
+        _strategy_change(
+            name, _by_name(previous, name), _by_name(current, name), _datasets(previous, current)
+        )
         for name in _strategy_names(previous, current)
     )
     primary = primary_change(previous, current)
@@ -206,15 +209,31 @@ def compare_reports(
     return replace(changes, highlights=tuple(highlights(changes)))
 
 
-def significant(previous: dict | None, current: dict | None) -> bool:
+def significant(
+    previous: dict | None,
+    current: dict | None,
+    key: str | None = None,
+    datasets: tuple[dict, dict] | None = None,
+) -> bool:
     """The change exceeds what the two runs' uncertainty explains: a two-sided z-test of the
     difference at 5%, z = Δ / √(se₁² + se₂²), each standard error read off its run's 95%
-    interval (width / 3.92). Both intervals must be known."""
-    z = change_z(previous, current)
+    interval (width / 3.92). Both intervals must be known. For figures that move with the
+    prevalence (PR-AUC, precision), each run's standard error also carries the sampling
+    variation of its prevalence (``datasets``: the two runs' ``dataset`` blocks)."""
+    z = change_z(previous, current, key, datasets)
     return z is not None and abs(z) > Z_95
 
 
-def change_z(previous: dict | None, current: dict | None) -> float | None:
+#: Figures that move with the prevalence: precision = TPR·π / (TPR·π + FPR·(1 − π)).
+PREVALENCE_DEPENDENT = ("pr_auc", "precision")
+
+
+def change_z(
+    previous: dict | None,
+    current: dict | None,
+    key: str | None = None,
+    datasets: tuple[dict, dict] | None = None,
+) -> float | None:
     """The z statistic of a metric's change between two runs (``None`` when not computable)."""
     if not previous or not current:
         return None
@@ -223,10 +242,26 @@ def change_z(previous: dict | None, current: dict | None) -> float | None:
         return None
     if None in previous["ci"] or None in current["ci"]:
         return None
-    se = math.hypot(_standard_error(previous["ci"]), _standard_error(current["ci"]))
+    variance = _standard_error(previous["ci"]) ** 2 + _standard_error(current["ci"]) ** 2
+    if key in PREVALENCE_DEPENDENT and datasets is not None:
+        variance += _prevalence_variance(before, datasets[0])
+        variance += _prevalence_variance(after, datasets[1])
+    se = math.sqrt(variance)
     if se == 0:
         return 0.0 if after == before else math.copysign(math.inf, after - before)
     return (after - before) / se
+
+
+def _prevalence_variance(value: float, dataset: dict) -> float:
+    """How much a precision-like figure varies because the run's prevalence π is itself a
+    sample: the delta method on ∂precision/∂π = p(1 − p) / (π(1 − π)), with var π = π(1 − π)/n
+    (the class-stratified bootstrap holds π fixed, so its interval leaves this out)."""
+    rows = _rows_represented(dataset)
+    prevalence = dataset["positives"] / max(rows, 1)
+    if not 0 < prevalence < 1 or rows <= 0:
+        return 0.0
+    slope = value * (1 - value) / (prevalence * (1 - prevalence))
+    return slope**2 * prevalence * (1 - prevalence) / rows
 
 
 def _standard_error(interval: list[float]) -> float:
@@ -300,7 +335,8 @@ def primary_change(previous: dict[str, Any], current: dict[str, Any]) -> Primary
         current=value_after,
         difference=_difference(value_before, value_after),
         recommendation_lost=lost,
-        significant_drop=vanished or (dropped and significant(before, after)),
+        significant_drop=vanished
+        or (dropped and significant(before, after, PRIMARY_METRIC, _datasets(previous, current))),
     )
 
 
@@ -365,7 +401,9 @@ def highlights(changes: Changes) -> list[str]:
     return lines
 
 
-def _strategy_change(name: str, before: dict | None, after: dict | None) -> StrategyChange:
+def _strategy_change(
+    name: str, before: dict | None, after: dict | None, datasets: tuple[dict, dict]
+) -> StrategyChange:
     status = _status(before, after)
     if status != "compared":
         return StrategyChange(name, status)
@@ -373,7 +411,7 @@ def _strategy_change(name: str, before: dict | None, after: dict | None) -> Stra
         name,
         status,
         metrics=tuple(
-            _metric_change(key, _metric(before, key) or {}, _metric(after, key) or {})
+            _metric_change(key, _metric(before, key) or {}, _metric(after, key) or {}, datasets)
             for key in METRIC_KEYS
         ),
         threshold=_threshold_change(before.get("threshold"), after.get("threshold")),
@@ -390,9 +428,13 @@ def _status(before: dict | None, after: dict | None) -> str:
     return "compared"
 
 
-def _metric_change(key: str, before: dict, after: dict) -> MetricChange:
+def _datasets(previous: dict, current: dict) -> tuple[dict, dict]:
+    return previous["dataset"], current["dataset"]
+
+
+def _metric_change(key: str, before: dict, after: dict, datasets=None) -> MetricChange:
     difference = _difference(before.get("value"), after.get("value"))
-    is_significant = significant(before, after)
+    is_significant = significant(before, after, key, datasets)
     return MetricChange(
         metric=key,
         at="threshold-free" if key in THRESHOLD_FREE else "tuned threshold",

@@ -633,3 +633,13 @@ def test_a_lost_recommendation_fails_only_if_the_model_in_use_got_worse(first):
     gone = next(s for s in current["strategies"] if s["name"] == name)
     gone["status"] = "skipped"
     assert compare_reports(previous, current, fail_if_worse=True).failed  # it vanished
+
+
+def test_a_prevalence_dependent_change_carries_the_prevalence_s_sampling_variation():
+    from imbreport.compare import significant
+
+    before, after = {"value": 0.48, "ci": [0.44, 0.52]}, {"value": 0.40, "ci": [0.36, 0.44]}
+    small = {"rows_used": 5_000, "positives": 50}  # π = 1%: π itself varies by ±0.28 points
+    assert significant(before, after)  # intervals alone: z = 2.8
+    assert not significant(before, after, "pr_auc", (small, small))
+    assert significant(before, after, "roc_auc", (small, small))  # ROC-AUC ignores π
