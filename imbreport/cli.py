@@ -210,7 +210,7 @@ def _drop(changes) -> str:
     return (
         f"the recommended strategy's PR-AUC fell from {primary.previous:.3f} "
         f"({primary.previous_strategy}) to {primary.current:.3f} "
-        f"({primary.current_strategy}), beyond the intervals (--fail-if-worse)."
+        f"({primary.current_strategy}), a significant drop (--fail-if-worse)."
     )
 
 

@@ -150,7 +150,7 @@ def _protocol(dataset, options, plan: FitPlan, splits, evaluated: EvaluatedRows,
         kind="holdout" if options.holdout else "cv",
         folds=None if options.holdout else len({s.fold for s in splits}),
         repeats=None if options.holdout else evaluated.repeats,
-        test_fraction=options.holdout,
+        test_fraction=_held_out_share(options, splits, len(dataset.y)),
         seed=options.seed,
         threshold_objective=plan.objective.text,
         inner_folds=plan.tuning.inner_folds,
@@ -161,6 +161,14 @@ def _protocol(dataset, options, plan: FitPlan, splits, evaluated: EvaluatedRows,
         threshold_tuning=plan.tuning.describe(),
         grouped_by=_grouped_by(dataset),
     )
+
+
+def _held_out_share(options: AnalysisOptions, splits, rows: int) -> float | None:
+    """The holdout's share of rows as realised (whole groups can make it differ from asked)."""
+    if not options.holdout:
+        return None
+    realised = len(splits[0].test) / max(rows, 1)
+    return options.holdout if abs(realised - options.holdout) < 0.01 else round(realised, 3)
 
 
 def _grouped_by(dataset: Dataset) -> str | None:

@@ -51,8 +51,22 @@ def row_groups(X: pd.DataFrame, y: np.ndarray, declared=None, column: str | None
         ids = pd.factorize(pd.Series(declared).astype("string").fillna("<missing>"))[0]
         ids = ids.astype(np.int64)
         across = int((pd.Series(ids).groupby(copies).nunique() > 1).sum())
+        if across:  # a copy in two declared groups joins them: copies never straddle a split
+            ids = _joined(ids, copies)
         return RowGroups(ids, duplicate_rows, conflicting, column, across)
     return RowGroups(copies if duplicate_rows else None, duplicate_rows, conflicting)
+
+
+def _joined(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Groups of rows linked by either grouping (connected components of the two)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_first = int(first.max()) + 1
+    size = n_first + int(second.max()) + 1
+    links = coo_matrix((np.ones(len(first)), (first, second + n_first)), shape=(size, size))
+    _, component = connected_components(links, directed=False)
+    return component[first].astype(np.int64)
 
 
 def describe(groups: RowGroups, rows: int) -> list[str]:
@@ -78,6 +92,7 @@ def describe(groups: RowGroups, rows: int) -> list[str]:
     if groups.copies_across_groups:
         notes.append(
             f"{groups.copies_across_groups:,} set(s) of identical feature rows fall in different "
-            f"'{groups.declared}' groups: a copy can still be learned from and evaluated."
+            f"'{groups.declared}' groups: those groups were joined, so that no copy is both "
+            "learned from and evaluated."
         )
     return notes

@@ -40,6 +40,7 @@ class EvaluatedRows:
     weight: float  # of each evaluated negative (--sample)
     objective: Objective
     groups: np.ndarray | None = None  # group number of each evaluated row (copies, --groups)
+    declared_groups: bool = False  # the groups include --groups (rows of a group differ)
 
     @classmethod
     def of(cls, dataset, splits: list[Split], objective: Objective) -> EvaluatedRows:
@@ -50,7 +51,10 @@ class EvaluatedRows:
         repeats = max(s.repeat for s in splits) + 1
         weight = 1.0 / dataset.sampling_rate
         groups = None if dataset.group_ids is None else dataset.group_ids[evaluated]
-        return cls(dataset.y[evaluated], position, repeats, splits, weight, objective, groups)
+        declared = dataset.group_column is not None
+        return cls(
+            dataset.y[evaluated], position, repeats, splits, weight, objective, groups, declared
+        )
 
 
 def measure(
@@ -148,7 +152,10 @@ def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: in
     positives = int(evaluated.y.sum())
     permutations = min(resamples, max(MIN_PERMUTATIONS, PERMUTATION_CELLS // max(positives, 1)))
     groups = None if evaluated.groups is None else evaluated.groups
-    sets = positive_sets(len(evaluated.y), positives, permutations, seed + 1, groups, evaluated.y)
+    sets = positive_sets(
+        len(evaluated.y), positives, permutations, seed + 1, groups, evaluated.y,
+        shuffle_within=evaluated.declared_groups,
+    )  # fmt: skip
 
     def null(name):
         rankings = [RankingPositions(scores) for scores in boot_inputs[name].scores]

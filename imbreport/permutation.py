@@ -27,6 +27,7 @@ def positive_sets(
     seed: int,
     groups: np.ndarray | None = None,
     y: np.ndarray | None = None,
+    shuffle_within: bool = False,
 ) -> np.ndarray:
     """The positives of ``permutations`` label permutations (one set of row numbers per row of
     the result).
@@ -34,7 +35,8 @@ def positive_sets(
     Without ``groups`` the labels of single rows are exchangeable: each set is ``positives``
     distinct rows drawn at random. With ``groups`` (a group number per row, and the labels
     ``y``), whole groups are: each group's count of positives goes to a random group of the same
-    size, then to random rows of that group (copies of one feature row score alike, so which of
+    size, then to rows of that group: random rows with ``shuffle_within`` (declared groups,
+    whose rows differ), else its first rows (copies of one feature row score alike, so which of
     them is immaterial).
     """
     rng = np.random.default_rng(seed)
@@ -43,10 +45,12 @@ def positive_sets(
         for b in range(permutations):
             out[b] = rng.choice(n_rows, positives, replace=False)
         return out
-    return _group_positive_sets(np.asarray(groups), np.asarray(y, bool), permutations, rng)
+    return _group_positive_sets(
+        np.asarray(groups), np.asarray(y, bool), permutations, rng, shuffle_within
+    )
 
 
-def _group_positive_sets(groups, y, permutations: int, rng) -> np.ndarray:
+def _group_positive_sets(groups, y, permutations: int, rng, shuffle_within: bool) -> np.ndarray:
     ids = np.unique(groups, return_inverse=True)[1]
     sizes = np.bincount(ids)
     counts = np.bincount(ids, weights=y).astype(np.int64)
@@ -59,7 +63,9 @@ def _group_positive_sets(groups, y, permutations: int, rng) -> np.ndarray:
         assigned = np.empty_like(counts)
         for members in strata:
             assigned[members] = counts[rng.permutation(members)]
-        # the first ``assigned[g]`` rows of each group g (rows of a group are shuffled once)
+        if shuffle_within:  # a new random order of the rows inside each group
+            rows_by_group = np.lexsort((rng.random(len(ids)), ids))
+        # the first ``assigned[g]`` rows of each group g in that order
         offsets = np.arange(total) - np.repeat(np.cumsum(assigned) - assigned, assigned)
         out[b] = rows_by_group[np.repeat(starts, assigned) + offsets]
     return out

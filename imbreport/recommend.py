@@ -171,6 +171,8 @@ def with_deployment(results: Results, verdict: Verdict, threshold: float | None)
         return verdict
     deployed = threshold if threshold is not None else chosen.threshold
     at = _measured_at(results, chosen.name, deployed)
+    if threshold is None and deployed is not None:
+        at = {}  # the folds' median stands in; nothing was tuned on all rows to measure
     spread = chosen.threshold_spread if len(chosen.fold_thresholds) > 1 else None
     deployment = Deployment(
         strategy=chosen.name,
@@ -330,20 +332,7 @@ def choose_recommended(
             )
             return Recommended(chosen.name, chosen.threshold, reason), undecided, settle
         reason = f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])})"
-        if undecided:
-            named = [_label(results, n) for n in undecided[:3]]
-            labels = ", ".join(named) + (
-                f" and {len(undecided) - 3} more" if len(undecided) > 3 else ""
-            )
-            reason += (
-                f"; with {results.dataset.positives} positives the data cannot tell it apart from "
-                f"{labels} (neither distinguishably better nor shown equivalent), so it is the best "
-                "estimate, not a proven winner."
-            )
-        else:
-            reason += (
-                " and is distinguishably better than every other strategy it was compared with."
-            )
+        reason += _standing(results, leader, by_second, undecided)
         return Recommended(leader.name, leader.threshold, reason), undecided, settle
     anomaly = next(
         (
@@ -361,6 +350,12 @@ def choose_recommended(
         )
         return Recommended(anomaly.name, anomaly.threshold, reason), (), None
     tested = len(chance)
+    if tested == 0:
+        return (
+            Recommended(None, None, "No strategy could be evaluated (see the skipped strategies)."),
+            (),
+            None,
+        )
     best = min((t.adjusted for t in chance.values()), default=1.0)
     return (
         Recommended(
@@ -374,6 +369,34 @@ def choose_recommended(
         (),
         None,
     )
+
+
+def _standing(results: Results, leader, by_second: dict, undecided: tuple[str, ...]) -> str:
+    """How the leader stands against the others, from the comparisons actually made."""
+
+    def names(found: list[str]) -> str:
+        shown = ", ".join(_label(results, n) for n in found[:3])
+        return shown + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+
+    if not by_second:
+        return "; no other strategy was compared with it."
+    if undecided:
+        return (
+            f"; with {results.dataset.positives} positives the data cannot tell it apart from "
+            f"{names(list(undecided))} (neither distinguishably better nor shown equivalent), so "
+            "it is the best estimate, not a proven winner."
+        )
+    better = [n for n, c in by_second.items() if c.distinguishable]
+    equivalent = [n for n, c in by_second.items() if c.equivalent and not c.distinguishable]
+    others = [n for n in by_second if n not in better and n not in equivalent]
+    parts = []
+    if better:
+        parts.append(f"it is distinguishably better than {names(better)}")
+    if equivalent:
+        parts.append(f"shown practically equivalent to {names(equivalent)} (none of them simpler)")
+    if others:
+        parts.append(f"not separated from {names(others)}")
+    return "; " + "; ".join(parts) + "."
 
 
 def _worse_elsewhere(results: Results, leader: StrategyResult, simpler: StrategyResult) -> bool:
@@ -410,14 +433,24 @@ def _positives_to_settle(results: Results, c: Comparison) -> int | None:
     return int(math.ceil(results.dataset.positives * (half / target) ** 2))
 
 
+def distinct_positives(dataset) -> int:
+    """Positives that are not copies of one another (groups holding a positive, when rows were
+    grouped): what the figures' precision really rests on."""
+    if dataset.group_ids is None:
+        return dataset.positives
+    return int(len(np.unique(dataset.group_ids[np.asarray(dataset.y) == 1])))
+
+
 def indicative(results: Results, focus: StrategyResult | None) -> str | None:
     """Why the figures are only indicative: few positives, or a recall or precision resting on
     few events (positives found, rows flagged)."""
-    positives = results.dataset.positives
+    dataset = results.dataset
+    positives = distinct_positives(dataset)
     if positives < FEW_POSITIVES:
+        rows = "" if positives == dataset.positives else f" in {dataset.positives} rows"
         return (
-            f"The figures rest on {positives} positives (fewer than {FEW_POSITIVES}): read them "
-            "as indicative, not as measurements."
+            f"The figures rest on {positives} distinct positives{rows} (fewer than "
+            f"{FEW_POSITIVES}): read them as indicative, not as measurements."
         )
     counts = focus.tuned_confusion if focus is not None else {}
     flagged = counts.get("tp", 0) + counts.get("fp", 0)

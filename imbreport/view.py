@@ -507,10 +507,16 @@ def _deployment_text(deployment) -> str:
         if deployment.fold_range
         else ""
     )
+    if not at:
+        return (
+            f"Threshold to deploy: {deployment.threshold:.3f}, the median of the folds' tuned "
+            f"thresholds{spread} (tuning on all rows did not succeed)."
+        )
     return (
         f"Threshold to deploy: {deployment.threshold:.3f}, tuned on all rows by the same "
-        f"procedure{spread}. Measured at {deployment.threshold:.3f} on the pooled out-of-fold "
-        f"scores: {measured}."
+        f"procedure{spread}. At {deployment.threshold:.3f}, the pooled out-of-fold scores give "
+        f"{measured}; these rows also chose the threshold, so read them as optimistic (the "
+        "estimates above, each fold at its own threshold, are not)."
     )
 
 
