@@ -248,11 +248,16 @@ def _interval_method(options: AnalysisOptions, resamples: int, negatives: int) -
     return (
         f"stratified bootstrap of the {where} predictions ({resamples} resamples; positives and "
         f"negatives resampled separately; {pairing}). It holds the fitted models fixed, so it "
-        "covers the variability of the evaluated rows; the intervals of the figures at the tuned "
-        "thresholds and of the differences between strategies are widened to cover refitting "
-        "and re-tuning too (the spread across folds, with Nadeau & Bengio's correction), and a "
-        "recall or precision interval is never narrower than the exact binomial interval of its "
-        "counts"
+        "covers the variability of the evaluated rows; "
+        + (
+            "under cross-validation every interval, and those of the differences between "
+            "strategies, is widened to cover refitting and re-tuning too (the spread across "
+            "folds, with Nadeau & Bengio's correction); "
+            if not options.holdout
+            else ""
+        )
+        + "a recall or precision interval is never narrower than the exact binomial interval of "
+        "its counts"
     )
 
 

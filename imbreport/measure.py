@@ -115,12 +115,21 @@ def honest_intervals(
     result: StrategyResult, folds: dict[str, np.ndarray], test_share: float, weight: float
 ) -> StrategyResult:
     """Intervals that cover what they claim: the bootstrap of the evaluated rows holds the fitted
-    models and thresholds fixed, so where there are several splits the intervals of the figures
-    at the tuned thresholds are widened to the corrected per-split t interval (refitting and
-    re-tuning move them most); and a
+    models and thresholds fixed, so where there are several splits the intervals of PR-AUC,
+    ROC-AUC and the figures at the tuned thresholds are widened to the corrected per-split t
+    interval (refitting and re-tuning move them too); and a
     recall or precision interval always contains the exact (Clopper–Pearson) interval of its
     counts, so it never collapses to a point on few events."""
     metrics, tuned = dict(result.metrics), dict(result.tuned_metrics)
+    for key in ("pr_auc", "roc_auc"):
+        found = metrics.get(key)
+        if found is not None and found.value is not None:
+            widened = Metric(
+                found.value, widened_interval(found.ci, folds[key], found.value, test_share)
+            )
+            metrics[key] = widened
+            if key in tuned:
+                tuned[key] = widened
     for key in ("recall", "precision", "f1"):
         found = tuned.get(key)
         if found is not None and found.value is not None:
