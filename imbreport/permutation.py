@@ -56,19 +56,51 @@ def _group_positive_sets(groups, y, permutations: int, rng, shuffle_within: bool
     counts = np.bincount(ids, weights=y).astype(np.int64)
     rows_by_group = np.argsort(ids, kind="stable")
     starts = np.cumsum(sizes) - sizes
-    strata = [np.flatnonzero(sizes == size) for size in np.unique(sizes)]
+    strata = _size_strata(sizes)
     total = int(counts.sum())
     out = np.empty((permutations, total), dtype=np.int64)
     for b in range(permutations):
         assigned = np.empty_like(counts)
         for members in strata:
-            assigned[members] = counts[rng.permutation(members)]
+            assigned[members] = _fitted_counts(
+                counts[rng.permutation(members)], sizes[members], rng
+            )
         if shuffle_within:  # a new random order of the rows inside each group
             rows_by_group = np.lexsort((rng.random(len(ids)), ids))
         # the first ``assigned[g]`` rows of each group g in that order
         offsets = np.arange(total) - np.repeat(np.cumsum(assigned) - assigned, assigned)
         out[b] = rows_by_group[np.repeat(starts, assigned) + offsets]
     return out
+
+
+def _size_strata(sizes: np.ndarray) -> list[np.ndarray]:
+    """Groups that exchange their positives: groups of one size, neighbouring sizes merged until
+    a stratum holds at least two groups (a group alone in its stratum would never move, and a
+    positive group of a unique size would make the null distribution a single point)."""
+    strata: list[list[int]] = []
+    current: list[int] = []
+    for group in np.argsort(sizes, kind="stable"):
+        if current and sizes[group] != sizes[current[-1]] and len(current) >= 2:
+            strata.append(current)
+            current = []
+        current.append(int(group))
+    if strata and len(current) < 2:
+        strata[-1].extend(current)
+    elif current:
+        strata.append(current)
+    return [np.asarray(members) for members in strata]
+
+
+def _fitted_counts(counts: np.ndarray, sizes: np.ndarray, rng) -> np.ndarray:
+    """Positives per group after a swap within a stratum of mixed sizes: no group gets more
+    positives than rows; the excess goes to random groups with room (the total is kept)."""
+    fitted = np.minimum(counts, sizes)
+    excess = int(counts.sum() - fitted.sum())
+    while excess > 0:
+        room = np.flatnonzero(fitted < sizes)
+        fitted[rng.choice(room)] += 1
+        excess -= 1
+    return fitted
 
 
 class RankingPositions:

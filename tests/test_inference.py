@@ -124,3 +124,13 @@ def test_group_permutations_keep_copies_together():
     sets = positive_sets(150, 9, 30, seed=0, groups=groups, y=y)
     for chosen in sets:
         assert len(chosen) == 9 and len(set(groups[chosen])) == 3  # whole groups move
+
+
+def test_a_positive_group_of_a_unique_size_still_moves():
+    groups = np.r_[np.zeros(5, int), np.repeat(np.arange(1, 41), 2)]  # one group of 5, 40 of 2
+    y = np.zeros(len(groups), bool)
+    y[:5] = True  # the positives are the group of five
+    sets = positive_sets(len(groups), 5, 50, seed=0, groups=groups, y=y)
+    assert all(len(set(chosen)) == 5 for chosen in sets)  # five distinct rows every time
+    moved = [set(groups[chosen]) != {0} for chosen in sets]
+    assert any(moved)  # the null is not a single point
