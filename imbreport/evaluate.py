@@ -160,6 +160,7 @@ def _protocol(dataset, options, plan: FitPlan, splits, evaluated: EvaluatedRows,
         notes=tuple(notes),
         threshold_tuning=plan.tuning.describe(),
         grouped_by=_grouped_by(dataset),
+        tuned_metric=plan.objective.tuned_metric,
     )
 
 
@@ -317,8 +318,8 @@ def _unrunnable(specs: list[StrategySpec], y, splits) -> dict[str, str]:
 def _out_of_bag_note(outcomes: list[FoldOutcome]) -> list[str]:
     """The note on anomaly detectors whose threshold was tuned on out-of-bag scores."""
     notes = []
-    for spec in select_strategies(None):
-        fitted = [o for o in outcomes if o.strategy == spec.name and spec.anomaly and not o.error]
+    for spec in (s for s in select_strategies(None) if s.anomaly):
+        fitted = [o for o in outcomes if o.strategy == spec.name and not o.error]
         used = sum(o.out_of_bag for o in fitted)
         if not used:
             continue

@@ -191,6 +191,15 @@ def widened_interval(
     return (float(low), float(high))
 
 
+def proportion_trials(counts: dict[str, int], negative_weight: float = 1.0) -> dict:
+    """``{"recall": (successes, trials), "precision": (…)}`` from confusion counts, each
+    negative counting ``negative_weight`` times (``--sample``); a proportion with no trials is
+    left out."""
+    tp, fp, fn = counts["tp"], counts["fp"] * negative_weight, counts["fn"]
+    found = {"recall": (tp, tp + fn), "precision": (tp, tp + fp)}
+    return {key: pair for key, pair in found.items() if pair[1] > 0}
+
+
 def exact_binomial(successes: float, trials: float, level: float = 0.95) -> tuple[float, float]:
     """Clopper–Pearson interval of a proportion (never a point, even at 0 or all)."""
     from scipy.stats import beta

@@ -14,7 +14,7 @@ import numpy as np
 
 from imbreport import metrics as m
 from imbreport.fitting import FoldOutcome
-from imbreport.inference import exact_binomial, widened_interval
+from imbreport.inference import exact_binomial, proportion_trials, widened_interval
 from imbreport.model import Draws, Metric, StrategyResult
 from imbreport.permutation import RankingPositions, null_pr_auc, positive_sets, roc_auc
 from imbreport.registry import StrategySpec
@@ -143,12 +143,11 @@ def honest_intervals(
 
 
 def _binomial_floor(table: dict[str, Metric], counts: dict[str, int], weight: float) -> None:
-    tp, fp, fn = counts["tp"], counts["fp"] * weight, counts["fn"]
-    for key, trials in (("recall", tp + fn), ("precision", tp + fp)):
+    for key, (successes, trials) in proportion_trials(counts, weight).items():
         found = table.get(key)
-        if found is None or found.value is None or found.ci is None or trials <= 0:
+        if found is None or found.value is None or found.ci is None:
             continue
-        low, high = exact_binomial(tp, trials)
+        low, high = exact_binomial(successes, trials)
         table[key] = Metric(found.value, (min(found.ci[0], low), max(found.ci[1], high)))
 
 
@@ -160,9 +159,8 @@ def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: in
 
     positives = int(evaluated.y.sum())
     permutations = min(resamples, max(MIN_PERMUTATIONS, PERMUTATION_CELLS // max(positives, 1)))
-    groups = None if evaluated.groups is None else evaluated.groups
     sets = positive_sets(
-        len(evaluated.y), positives, permutations, seed + 1, groups, evaluated.y,
+        len(evaluated.y), positives, permutations, seed + 1, evaluated.groups, evaluated.y,
         shuffle_within=evaluated.declared_groups,
     )  # fmt: skip
 

@@ -268,6 +268,8 @@ class Protocol:
     #: What the splits kept whole, in words ("identical feature rows", "the 'customer' column"),
     #: or ``None`` when rows were split one by one.
     grouped_by: str | None = None
+    #: The metric at the tuned threshold the objective maximises (``None``: a cost); not in JSON.
+    tuned_metric: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -364,6 +366,11 @@ class Results:
                 return s
         return None
 
+    def label(self, name: str) -> str:
+        """A strategy's label (its name when it was not evaluated)."""
+        found = self.strategy(name)
+        return found.label if found else name
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -414,8 +421,6 @@ class Verdict:
     #: The supervised strategy with the highest PR-AUC: the comparisons start from it.
     leader: str | None = None
     comparisons: tuple[Comparison, ...] = ()
-    #: Strategies whose paired PR-AUC difference from the leader covers zero.
-    tied_with_leader: tuple[str, ...] = ()
     #: Resampling / weighting strategies whose Brier score is far above their plain model's.
     distorted: tuple[str, ...] = ()
     #: The minority class is tiny (few positives or prevalence below 0.1%).

@@ -32,7 +32,9 @@ from imbreport.inference import (
     holm,
     max_statistic_p_values,
     paired_difference,
+    proportion_trials,
 )
+from imbreport.metrics import confusion_counts
 from imbreport.model import (
     Advice,
     ChanceTest,
@@ -43,6 +45,7 @@ from imbreport.model import (
     Results,
     StrategyResult,
     Verdict,
+    metric_as_gated,
 )
 from imbreport.registry import Correction, spec_of
 
@@ -143,11 +146,6 @@ def judge(results: Results) -> Verdict:
         top=_name(top),
         leader=_name(leader),
         comparisons=comparisons,
-        tied_with_leader=tuple(
-            c.second
-            for c in comparisons
-            if leader is not None and c.first == leader.name and not c.distinguishable
-        ),  # fmt: skip
         distorted=tuple(s.name for s in distorted_probabilities(results)),
         extreme_imbalance=(
             dataset.prevalence < EXTREME_PREVALENCE or dataset.positives < EXTREME_POSITIVES
@@ -191,15 +189,12 @@ def _measured_at(results: Results, name: str, threshold: float | None) -> dict[s
     scores, y = results.draws.pooled_scores.get(name), results.draws.labels
     if threshold is None or scores is None or y is None:
         return {}
-    flagged = scores >= threshold
-    weight = 1.0 / results.dataset.sampling_rate
-    tp = float(np.sum(flagged & (y == 1)))
-    fp = float(np.sum(flagged & (y == 0))) * weight
-    positives = float(np.sum(y == 1))
-    out = {"recall": Metric(tp / positives, exact_binomial(tp, positives))}
-    if tp + fp > 0:
-        out["precision"] = Metric(tp / (tp + fp), exact_binomial(tp, tp + fp))
-    return out
+    counts = confusion_counts(y, scores >= threshold)
+    trials = proportion_trials(counts, 1.0 / results.dataset.sampling_rate)
+    return {
+        key: Metric(successes / total, exact_binomial(successes, total))
+        for key, (successes, total) in trials.items()
+    }
 
 
 def _instability(results, chosen: StrategyResult, spread, at: dict[str, Metric]) -> str | None:
@@ -226,9 +221,9 @@ def _instability(results, chosen: StrategyResult, spread, at: dict[str, Metric])
 def difference(results: Results, first: StrategyResult, second: StrategyResult, metric: str):
     """The paired difference ``first − second`` of ``metric`` (``inference.Difference``)."""
     draws = results.draws
-    table = first.metrics if metric in ("pr_auc", "roc_auc") else first.tuned_metrics
-    other = second.metrics if metric in ("pr_auc", "roc_auc") else second.tuned_metrics
-    estimate = (table[metric].value or 0.0) - (other[metric].value or 0.0)
+    mine = metric_as_gated(first.metrics, first.tuned_metrics, metric)
+    theirs = metric_as_gated(second.metrics, second.tuned_metrics, metric)
+    estimate = (mine.value or 0.0) - (theirs.value or 0.0)
     return paired_difference(
         estimate,
         draws.bootstrap[first.name][metric],
@@ -317,7 +312,7 @@ def choose_recommended(
         undecided = tuple(
             c.second
             for c in by_second.values()
-            if not c.distinguishable and not c.equivalent and _spec_by_name(c.second).supervised
+            if not c.distinguishable and not c.equivalent and spec_of(c.second).supervised
         )
         settle = _positives_to_settle(results, by_second[undecided[0]]) if undecided else None
         if simpler:
@@ -375,7 +370,7 @@ def _standing(results: Results, leader, by_second: dict, undecided: tuple[str, .
     """How the leader stands against the others, from the comparisons actually made."""
 
     def names(found: list[str]) -> str:
-        shown = ", ".join(_label(results, n) for n in found[:3])
+        shown = ", ".join(results.label(n) for n in found[:3])
         return shown + (f" and {len(found) - 3} more" if len(found) > 3 else "")
 
     if not by_second:
@@ -402,24 +397,13 @@ def _standing(results: Results, leader, by_second: dict, undecided: tuple[str, .
 def _worse_elsewhere(results: Results, leader: StrategyResult, simpler: StrategyResult) -> bool:
     """The simpler strategy is distinguishably worse than the leader on ROC-AUC or on the
     metric the threshold objective tunes."""
-    for metric in ("roc_auc", objective_metric(results.protocol.threshold_objective)):
+    for metric in ("roc_auc", results.protocol.tuned_metric):
         if metric is None:
             continue
         d = difference(results, leader, simpler, metric)
         if d.ci[0] > 0:
             return True
     return False
-
-
-def objective_metric(objective_text: str) -> str | None:
-    """The tuned-threshold metric that the threshold objective's words name (``None``: cost)."""
-    if "maximise recall" in objective_text:
-        return "recall"
-    if "maximise precision" in objective_text:
-        return "precision"
-    if "F1" in objective_text or "F-beta" in objective_text:
-        return "f1"
-    return None
 
 
 def _positives_to_settle(results: Results, c: Comparison) -> int | None:
@@ -609,7 +593,7 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
     if positives < FEW_POSITIVES or verdict.positives_to_settle:
         settle = (
             f" About {verdict.positives_to_settle:,} positives would settle whether "
-            f"{_label(results, verdict.undecided[0])} is as good as the leader."
+            f"{results.label(verdict.undecided[0])} is as good as the leader."
             if verdict.positives_to_settle and verdict.undecided
             else ""
         )
@@ -636,18 +620,18 @@ def _correction_advice(results: Results, verdict: Verdict) -> list[Advice]:
         ("linear", "plain logistic regression"),
         ("trees", "plain XGBoost"),
     ):
-        found = [c for c in verdict.corrections if _spec_by_name(c.second).family == family]
+        found = [c for c in verdict.corrections if spec_of(c.second).family == family]
         if not found:
             continue
         better = [c for c in found if c.distinguishable and c.difference > 0]
         worse = [c for c in found if c.distinguishable and c.difference < 0]
         parts = "; ".join(
-            f"{_label(results, c.first)} {c.difference:+.3f} (adjusted p = {c.p_value:.2f})"
+            f"{results.label(c.first)} {c.difference:+.3f} (adjusted p = {c.p_value:.2f})"
             for c in found
         )
         if better:
             title = f"Correcting the imbalance helped {plain_words}"
-            names = ", ".join(_label(results, c.first) for c in better)
+            names = ", ".join(results.label(c.first) for c in better)
             lead = f"{names} beat {plain_words} on PR-AUC (Holm-adjusted)."
         elif worse:
             title = f"Correcting the imbalance did not help {plain_words}"
@@ -665,15 +649,6 @@ def _correction_advice(results: Results, verdict: Verdict) -> list[Advice]:
 def _spec(result: StrategyResult):
     """The registry entry of a result (every result comes from the registry)."""
     return spec_of(result.name)
-
-
-def _spec_by_name(name: str):
-    return spec_of(name)
-
-
-def _label(results: Results, name: str) -> str:
-    found = results.strategy(name)
-    return found.label if found else name
 
 
 def _name(result: StrategyResult | None) -> str | None:

@@ -49,6 +49,13 @@ class Objective:
             return f"maximise precision with recall ≥ {self.value:g}"
         return f"minimise cost = {self.cost_fp:g}·FP + {self.cost_fn:g}·FN"
 
+    @property
+    def tuned_metric(self) -> str | None:
+        """The metric at the tuned threshold that this objective maximises (``None``: cost)."""
+        return {"f1": "f1", "fbeta": "f1", "precision": "recall", "recall": "precision"}.get(
+            self.kind
+        )
+
     def score(self, y_true, y_pred) -> float:
         counts = confusion_counts(y_true, y_pred)
         counts["fp"] *= self.negative_weight

@@ -324,18 +324,13 @@ def _comparison_row(results: Results, c) -> ComparisonRow:
     else:
         word = "indistinguishable"
     return ComparisonRow(
-        first=_label_of(results, c.first),
-        second=_label_of(results, c.second),
+        first=results.label(c.first),
+        second=results.label(c.second),
         difference=f"{c.difference:+.3f}",
         ci=f"[{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]",
         verdict=word,
         p_value=f"{c.p_value:.3f}",
     )
-
-
-def _label_of(results: Results, name: str) -> str:
-    s = results.strategy(name)
-    return s.label if s else name
 
 
 def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
@@ -547,7 +542,7 @@ def _calibration(report: Report) -> CalibrationView:
         for s in results.strategies
         if s.ok and s.metric("brier").value is not None
     ]
-    distorted = [_label_of(results, name) for name in report.verdict.distorted]
+    distorted = [results.label(name) for name in report.verdict.distorted]
     if distorted:
         text = (
             f"{', '.join(distorted)} distorted the probabilities: their Brier scores are well above "

@@ -317,7 +317,9 @@ def _results(strategies, spread: dict[str, float] | None = None, prevalence=0.05
         negative_label="0", class_counts={}, rows_read=1000, rows_dropped={}, numeric=(),
         categorical=(), dropped_columns={}, missing={}, sha256="",
     )  # fmt: skip
-    protocol = Protocol("cv", 5, 1, None, 0, "maximise F1", 3, "bootstrap", 500, 1000)
+    protocol = Protocol(
+        "cv", 5, 1, None, 0, "maximise F1", 3, "bootstrap", 500, 1000, tuned_metric="f1"
+    )
     return Results(
         dataset, protocol, tuple(strategies), (), {}, {}, evaluated_prevalence=prevalence,
         draws=Draws(bootstrap=bootstrap, chance_null=null),
@@ -406,7 +408,8 @@ def test_tie_rule_holds_when_the_isolation_forest_leads():
     verdict = judge(_results(results, {"logreg": 0.05}))
     assert {c.first for c in verdict.comparisons} == {"xgboost"}  # the supervised leader
     assert verdict.top == "isolation_forest" and verdict.leader == "xgboost"
-    assert "logreg" in verdict.tied_with_leader
+    against_logreg = next(c for c in verdict.comparisons if c.second == "logreg")
+    assert not against_logreg.distinguishable
 
 
 def test_random_labels_do_not_produce_a_winner():
