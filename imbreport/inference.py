@@ -132,9 +132,9 @@ def paired_difference(
             low, high = min(low, nb_low), max(high, nb_high)
             low90, high90 = min(low90, nb_low90), max(high90, nb_high90)
             p_value = max(p_value, nb_p)
-    return Difference(
-        float(estimate), (float(low), float(high)), (float(low90), float(high90)), float(p_value)
-    )
+    # a difference of two figures in [0, 1] lies in [-1, 1]
+    low, high, low90, high90 = (float(np.clip(v, -1.0, 1.0)) for v in (low, high, low90, high90))
+    return Difference(float(estimate), (low, high), (low90, high90), float(p_value))
 
 
 def _per_split(first, second) -> np.ndarray | None:
