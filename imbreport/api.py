@@ -86,9 +86,11 @@ def check_options(
     report. Returns the ``Config``, the parsed gates and the previous report (or ``None``)."""
     from imbreport.gates import check_selected, parse_gates
     from imbreport.registry import STRATEGY_NAMES
+    from imbreport.reproducible import source_date
     from imbreport.thresholds import parse_objective
 
     config = make_config(**options)
+    source_date()  # a bad SOURCE_DATE_EPOCH is an error now, not after the run
     analysis = config.analysis
     parse_objective(analysis.threshold_objective, analysis.cost_fp, analysis.cost_fn)
     gates = parse_gates(fail_under, fail_over, STRATEGY_NAMES)
@@ -171,12 +173,56 @@ def read_previous(
     path = os.fspath(source)
     try:
         with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
+            data = json.load(stream, parse_constant=_no_constant)
     except OSError as exc:
         raise InputError(f"Cannot read the previous report '{path}': {exc.strerror}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise InputError(
-            f"The previous report '{path}' is not valid JSON ({exc}); give a JSON file written "
+            f"The previous report '{path}' is not valid JSON ({why}); give a JSON file written "
             "by imbreport (-o result.json)."
         ) from None
-    return validate_previous(data, path)
+    previous = validate_previous(data, path)
+    check_against_schema(previous, path)
+    return previous
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def check_against_schema(data: Any, source: str) -> None:
+    """Check a previous report against the shipped JSON Schema, leniently about what a newer
+    minor version may add (unknown keys, fields a later version requires) and strictly about the
+    type of every value present: a string metric, a one-element interval, a nested object where
+    a number belongs are an ``InputError`` now, not a crash after the run."""
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads((resources.files("imbreport") / "schema.json").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(_lenient(schema))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+        raise InputError(
+            f"The previous report '{source}' does not match imbreport's JSON schema at {where}: "
+            f"{error.message[:200]}. Give a JSON file written by imbreport (-o result.json)."
+        )
+
+
+def _lenient(node: Any) -> Any:
+    """``node`` without ``additionalProperties: false``, ``const`` and ``required`` lists, except
+    in a metric (value and interval must both be there)."""
+    if isinstance(node, list):
+        return [_lenient(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    keep_required = set(node.get("required", ())) == {"value", "ci"}
+    return {
+        key: _lenient(value)
+        for key, value in node.items()
+        if not (key == "additionalProperties" and value is False)
+        and not (key == "required" and not keep_required)
+        and key != "const"  # the schema version: validate_previous checks the major version
+    }

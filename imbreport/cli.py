@@ -1,7 +1,10 @@
 """The command-line shell: parse options, call the conductor (``api.analyze``), write outputs, exit.
 
 Exit codes: 0 report written and every gate passed · 1 report written, a gate failed ·
-2 bad usage or input, nothing written · 3 internal error. Progress and messages go to stderr;
+2 bad usage or input, nothing written · 3 internal error (a bug) · 4 the machine stopped the run
+(disk full, permission denied, out of memory, closed output) · 128+N a signal (130 Ctrl-C,
+143 SIGTERM, 129 SIGHUP). Every line printed is printable-only: names from the data cannot
+send terminal escapes. Progress and messages go to stderr;
 stdout carries only the JSON of ``-o -``.
 """
 
@@ -19,7 +22,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from imbreport import __version__
-from imbreport.options import PAPER_SIZES, RANGES  # declared once, checked by make_config
+from imbreport.options import (  # declared once, checked by make_config
+    DEFAULT_MAX_INPUT_SIZE,
+    PAPER_SIZES,
+    RANGES,
+)
 from imbreport.registry import STRATEGY_NAMES as STRATEGIES  # light: no scikit-learn
 
 if TYPE_CHECKING:
@@ -30,17 +37,20 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-EXIT_TERMINATED = 128 + signal.SIGTERM
 STRATEGY_NAMES = ", ".join(STRATEGIES)
 CONFIG_SOURCE = "imbreport.config_source"
 CONFIG_SKIPPED = "imbreport.config_skipped"
+CONFIG_PATH = "imbreport.config_path"
 
+EXIT_ENVIRONMENT = 4
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
     "  0  report(s) written, all gates passed\n"
     "  1  report(s) written, a quality gate failed (or --fail-if-worse found a drop)\n"
     "  2  bad usage or bad input; nothing written\n"
-    "  3  internal error (please report it; --debug shows the traceback)"
+    "  3  internal error (please report it; --debug shows the traceback)\n"
+    "  4  the machine stopped the run (disk full, permission, memory); no output changed\n"
+    "  130, 143, 129  interrupted (Ctrl-C), terminated (SIGTERM), hung up (SIGHUP)"
 )
 
 
@@ -52,11 +62,11 @@ class Messages:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            click.echo(text, err=True)
+            say(text)
 
     def detail(self, text: str) -> None:
         if self.verbose and not self.quiet:
-            click.echo(text, err=True)
+            say(text)
 
     def progress(self):
         if self.quiet or not sys.stderr.isatty():
@@ -77,32 +87,6 @@ class Messages:
         return show
 
 
-def check_outputs(outputs: tuple[str, ...]) -> None:
-    """Fail before any computation when an output cannot be written."""
-    from imbreport.errors import ConfigError
-    from imbreport.render import output_format
-
-    if list(outputs).count("-") > 1:
-        raise ConfigError("'-o -' (JSON on stdout) can be given only once.")
-    for path in outputs:
-        output_format(path)
-        if path == "-":
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.exists(folder):
-            raise ConfigError(f"The output folder '{os.path.dirname(path)}' does not exist.")
-        if not os.path.isdir(folder):
-            raise ConfigError(f"The output folder '{os.path.dirname(path)}' is not a folder.")
-        if not os.access(folder, os.W_OK):
-            raise ConfigError(
-                f"The output folder '{os.path.dirname(path) or '.'}' is not writable."
-            )
-        if os.path.isdir(path):
-            raise ConfigError(
-                f"The output '{path}' is a folder; give a file name such as report.html."
-            )
-
-
 def run_analysis(
     data_path: str,
     outputs: tuple[str, ...],
@@ -112,8 +96,12 @@ def run_analysis(
 ) -> int:
     """The shared body of ``analyze`` and ``demo``: evaluate, render every output, return the code."""
     from imbreport.api import analyze
+    from imbreport.files import check_outputs
+    from imbreport.render import output_format
 
-    check_outputs(outputs)
+    for path in outputs:
+        output_format(path)  # an unknown extension is refused before anything runs
+    check_outputs(outputs, inputs=(data_path, options.get("compare"), config_file()))
     report = analyze(
         data_path,
         progress=messages.progress(),
@@ -127,8 +115,20 @@ def run_analysis(
 
 
 def printable(text: str) -> str:
-    """``text`` without control characters (names from the data reach the terminal)."""
-    return "".join(c if c.isprintable() else "?" for c in str(text))
+    """``text`` without control characters (names from the data reach the terminal): escape
+    sequences cannot clear the screen or retitle the window. Line breaks stay."""
+    return "".join(c if c.isprintable() or c == "\n" else "?" for c in str(text))
+
+
+def say(text: str) -> None:
+    """One message on stderr, printable characters only."""
+    click.echo(printable(text), err=True)
+
+
+def config_file() -> str | None:
+    """The configuration file this run reads, if any (an output must not replace it)."""
+    source = click.get_current_context().meta.get(CONFIG_PATH)
+    return source
 
 
 def describe_data(report: Report, messages: Messages) -> None:
@@ -157,19 +157,28 @@ def describe_data(report: Report, messages: Messages) -> None:
 def write_outputs(
     report: Report, outputs: tuple[str, ...], paper: str | None, messages: Messages
 ) -> None:
-    """Render every output first (a failure leaves every file untouched), then write each one
-    atomically; ``-`` goes to stdout."""
-    from imbreport.render import Renderer, output_format, write_atomic
+    """Render every output first (a failure leaves every file untouched), then write the files
+    all-or-nothing; ``-`` goes to stdout last."""
+    from imbreport.errors import EnvironmentFailure
+    from imbreport.files import describe_os_error, write_all
+    from imbreport.render import Renderer, output_format
 
     renderer = Renderer(report)
     rendered = [(path, renderer.render(output_format(path), paper)) for path in outputs]
+    files = [(path, content) for path, content in rendered if path != "-"]
+    write_all(files)
+    for path, _ in files:
+        messages.info(f"Wrote {path}")
     for path, content in rendered:
         if path == "-":
-            sys.stdout.buffer.write(content)
-            sys.stdout.flush()
-        else:
-            write_atomic(path, content)
-            messages.info(f"Wrote {path}")
+            try:
+                sys.stdout.buffer.write(content)
+                sys.stdout.flush()
+            except OSError as exc:
+                written = " (the files were written)" if files else ""
+                raise EnvironmentFailure(
+                    f"Could not write the JSON to stdout: {describe_os_error(exc)}{written}."
+                ) from None
 
 
 def describe_outcome(report: Report, messages: Messages) -> None:
@@ -194,12 +203,12 @@ def describe_outcome(report: Report, messages: Messages) -> None:
         for line in report.changes.highlights:
             messages.detail(f"Change: {line}")
         if report.changes.failed:
-            click.echo(f"Worse than the previous run: {_drop(report.changes)}", err=True)
+            say(f"Worse than the previous run: {_drop(report.changes)}")
     for gate in report.gates:
         if gate.passed:
             messages.detail(f"Gate passed: {gate.message}")
         else:
-            click.echo(f"Gate failed: {gate.message}", err=True)
+            say(f"Gate failed: {gate.message}")
 
 
 def _drop(changes) -> str:
@@ -214,30 +223,43 @@ def _drop(changes) -> str:
     )
 
 
+#: Signals that end a run like Ctrl-C does: a cron or CI timeout, a closed terminal or SSH session.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 class Terminated(BaseException):
-    """SIGTERM (a cron or CI timeout) turned into an exception so that temporary files are removed."""
+    """SIGTERM or SIGHUP turned into an exception, so that temporary files and worker processes
+    are cleaned up before the process exits."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated()
+    raise Terminated(signum)
 
 
-def install_signal_handlers() -> Any:
-    """Make SIGTERM unwind like Ctrl-C; returns the previous handler (``None`` off the main thread)."""
-    try:
-        return signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread (e.g. some test runners)
-        return None
+def install_signal_handlers() -> dict[int, Any]:
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C; returns the previous handlers (none off the
+    main thread)."""
+    previous = {}
+    for signum in STOP_SIGNALS:
+        try:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+        except ValueError:  # not the main thread (e.g. some test runners)
+            pass
+    return previous
 
 
 def guarded(body: Callable[[], int], debug: bool) -> None:
     """Run ``body`` and turn every outcome into the documented exit code."""
-    previous_handler = install_signal_handlers()
+    previous_handlers = install_signal_handlers()
     try:
         code = _run_guarded(body, debug)
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
     # Every output is written; spare the interpreter's final garbage collections over the
     # libraries' objects (about 0.4 s at exit). Exit handlers still run.
     gc.freeze()
@@ -245,31 +267,75 @@ def guarded(body: Callable[[], int], debug: bool) -> None:
 
 
 def _run_guarded(body: Callable[[], int], debug: bool) -> int:
-    from imbreport.errors import ImbreportError
+    from imbreport.errors import EnvironmentFailure, ImbreportError
 
     try:
         return body()
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _stopped(exc)
     except ImbreportError as exc:
         if debug:
             raise
-        click.echo(f"Error: {exc}", err=True)
+        say(f"Error: {exc}")
         return EXIT_INPUT
-    except (KeyboardInterrupt, Terminated) as exc:
-        reason = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        click.echo(
-            f"Error: {reason}; files not yet written were left untouched, no partial file remains.",
-            err=True,
-        )
-        return EXIT_TERMINATED if isinstance(exc, Terminated) else 130
+    except (EnvironmentFailure, MemoryError, OSError) as exc:
+        if debug:
+            raise
+        say(f"Error: {_environment_message(exc)}")
+        return EXIT_ENVIRONMENT
     except Exception as exc:  # a bug: say so, exit 3
         if debug:
             raise
-        click.echo(
+        say(
             f"Error: internal error ({type(exc).__name__}: {exc}). No partial file was written. "
-            "Run again with --debug for the traceback and please report it.",
-            err=True,
+            "Run again with --debug for the traceback and please report it."
         )
         return EXIT_INTERNAL
+
+
+def _stopped(exc: BaseException) -> int:
+    """Ctrl-C, SIGTERM or SIGHUP: stop the worker processes, one line, exit 128 + the signal."""
+    from imbreport.workers import stop
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the tidy-up
+    stop()
+    signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+    reason = {signal.SIGINT: "interrupted", signal.SIGHUP: "hung up"}.get(signum, "terminated")
+    say(f"Error: {reason}; files not yet written were left untouched, no partial file remains.")
+    return 128 + signum
+
+
+def _environment_message(exc: BaseException) -> str:
+    """What stopped the run, when it was the machine and not the data or a bug."""
+    from imbreport.files import describe_os_error
+
+    if isinstance(exc, MemoryError):
+        return (
+            "out of memory. Analyse a sample of the rows with --sample N (every positive is "
+            "kept), or run on a machine with more memory. No output was changed."
+        )
+    if isinstance(exc, OSError):
+        where = f" ('{exc.filename}')" if exc.filename else ""
+        return f"the machine stopped the run{where}: {describe_os_error(exc)}."
+    return str(exc)
+
+
+class SizeType(click.ParamType):
+    """``500M`` / ``16G`` / a number of bytes → bytes; a bad size is a usage error (exit 2)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from imbreport.errors import ConfigError
+        from imbreport.options import parse_size
+
+        try:
+            size = parse_size(value)
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+        if size < 1:
+            self.fail("must be at least 1 byte", param, ctx)
+        return size
 
 
 class GateType(click.ParamType):
@@ -296,7 +362,19 @@ def config_callback(read_pyproject: bool) -> Callable[..., None]:
     """The eager ``--config`` callback: the file's options become the command's defaults."""
 
     def load(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        from imbreport.configfile import ConfigFileError
+
+        try:
+            _read_config(ctx, value)
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except Exception as exc:  # whatever a hostile file does, exit 2 with one line
+            source = value or "pyproject.toml"
+            raise ConfigFileError(f"{source}: cannot be used ({type(exc).__name__}).") from None
+
+    def _read_config(ctx: click.Context, value: str | None) -> None:
         from imbreport.configfile import (
+            PYPROJECT,
             find_pyproject_options,
             option_names,
             read_toml,
@@ -305,11 +383,13 @@ def config_callback(read_pyproject: bool) -> Callable[..., None]:
 
         if value is not None:
             source, table = value, read_toml(value)
+            ctx.meta[CONFIG_PATH] = value
         else:
             found = find_pyproject_options() if read_pyproject else None
             if found is None:
                 return
             source, table = found
+            ctx.meta[CONFIG_PATH] = PYPROJECT
         # demo shares analyze's config files; the keys that describe the data do not apply to it
         analyze_only = frozenset(option_names(analyze)) - frozenset(option_names(ctx.command))
         defaults = to_default_map(table, ctx.command, ctx, source, ignored=analyze_only)
@@ -381,14 +461,14 @@ def _shared_options(read_pyproject: bool) -> list:
         ),
         click.option(
             "--seed",
-            type=int,
+            type=click.IntRange(*RANGES["seed"]),
             default=42,
             show_default=True,
             help="Seed for every random step (splits, resampling, models, bootstrap).",
         ),
         click.option(
             "--n-jobs",
-            type=int,
+            type=click.IntRange(*RANGES["n_jobs"]),
             default=-1,
             show_default=True,
             help="Parallel worker processes for folds × strategies; -1 = all cores (small data "
@@ -556,6 +636,14 @@ def main():
     default=None,
     metavar="N",
     help="Keep every positive and a random sample of negatives, N rows in all. [default: off]",
+)
+@click.option(
+    "--max-input-size",
+    type=SizeType(),
+    default=DEFAULT_MAX_INPUT_SIZE,
+    metavar="SIZE",
+    help="Refuse a data file larger than SIZE, or one whose text passes SIZE once "
+    "decompressed (500M, 16G; K/M/G/T are powers of 1,024). [default: 4G]",
 )
 @click.option("--encoding", default=None, help="File encoding. [default: UTF-8, else Latin-1]")
 @click.option("--sep", default=None, help="Field delimiter. [default: sniffed among , ; tab |]")

@@ -4,7 +4,9 @@ Keys are the command's long option names with underscores (``positive_label``; d
 accepted too); repeatable options (``output``, ``categorical``, ``fail_under``, ``fail_over``) are
 arrays. Every value is checked and converted by the option's own click type, and the result
 becomes the command's ``default_map``: options given on the command line override it. A bad key
-or value is a ``ConfigFileError`` (exit code 2) that names the file, the key and the problem.
+or value is a ``ConfigFileError`` (exit code 2) that names the file, the key and the problem;
+so is a file that is not UTF-8, nested too deeply, or a ``pyproject.toml`` whose ``tool`` is not a
+table, even when the ``pyproject.toml`` was found rather than asked for.
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ def read_toml(path: str) -> dict[str, Any]:
             document = tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigFileError(f"{path}: not valid TOML ({exc}).") from None
+    except UnicodeDecodeError:
+        raise ConfigFileError(f"{path}: not valid TOML (TOML files are UTF-8 text).") from None
+    except RecursionError:
+        raise ConfigFileError(f"{path}: not usable (nested too deeply).") from None
     except OSError as exc:
         raise ConfigFileError(f"{path}: cannot be read ({exc.strerror}).") from None
     if os.path.basename(path) == PYPROJECT:
-        table = document.get("tool", {}).get("imbreport", {})
-        return _require_table(table, f"{path} [tool.imbreport]")
+        tool = _require_table(document.get("tool", {}), f"{path} [tool]")
+        return _require_table(tool.get("imbreport", {}), f"{path} [tool.imbreport]")
     return document
 
 

@@ -25,6 +25,7 @@ import io
 import lzma
 import os
 import re
+import stat
 import warnings as pywarnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -68,10 +69,12 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _DECOMPRESSORS = {
-    b"\x1f\x8b": ("gzip", gzip.decompress),
-    b"BZh": ("bzip2", bz2.decompress),
-    b"\xfd7zXZ\x00": ("xz", lzma.decompress),
+    b"\x1f\x8b": ("gzip", lambda stream: gzip.GzipFile(fileobj=stream)),
+    b"BZh": ("bzip2", bz2.BZ2File),
+    b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
 }
+#: Bytes read or decompressed at a time (a size limit is checked after each).
+_CHUNK = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,11 @@ class CsvText:
 def load_dataset(path: str, config: AnalysisOptions, display_name: str | None = None) -> Dataset:
     """Read ``path`` and return the validated ``Dataset`` described by ``config``."""
     sep, decimal = _delimiter_options(config.sep, config.decimal)
-    raw = _read_bytes(path)
+    raw = _read_bytes(path, config.max_input_size)
     with ThreadPoolExecutor(max_workers=1) as background:
         # hashlib releases the GIL, so the file is hashed while it is being parsed
         digest = background.submit(_sha256_hex, raw)
-        data, notes = _to_utf8(_decompress(raw), config.encoding)
+        data, notes = _to_utf8(_decompress(raw, config.max_input_size), config.encoding)
         head = _head(data)
         _check_is_text(head)
         csv_text = CsvText(data, sep or _sniff_separator(head, decimal), decimal)
@@ -262,14 +265,22 @@ def _delimiter_options(sep: str | None, decimal: str) -> tuple[str | None, str]:
 # --- bytes, compression, encoding --------------------------------------------------------------
 
 
-def _read_bytes(path: str) -> bytes:
+def _read_bytes(path: str, limit: int) -> bytes:
+    """The file's bytes, at most ``limit`` of them (a device such as /dev/zero, or a pipe, is
+    read in chunks and stopped at the limit; a regular file is measured first)."""
     if not os.path.exists(path):
         raise InputError(f"The data file '{path}' does not exist.")
     if os.path.isdir(path):
         raise InputError(f"'{path}' is a folder; give the path of a CSV file.")
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                if size > limit:
+                    raise InputError(_too_large("The data file", limit))
+                raw = handle.read()
+            else:
+                raw = _read_limited(handle, limit, "The data file")
     except OSError as exc:
         raise InputError(f"The data file '{path}' cannot be read: {exc.strerror}.") from None
     if not raw.lstrip():  # same test as strip(), but no copy of a file that starts with text
@@ -281,17 +292,48 @@ def _sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _decompress(raw: bytes) -> bytes:
-    """The file's bytes, decompressed when they start with a gzip, bzip2 or xz signature."""
+def _read_limited(stream, limit: int, what: str) -> bytes:
+    """Everything ``stream`` holds, read in chunks into one buffer (held once, not twice), or an
+    ``InputError`` as soon as it passes ``limit`` bytes."""
+    buffer = io.BytesIO()
+    while chunk := stream.read(_CHUNK):
+        if buffer.tell() + len(chunk) > limit:
+            raise InputError(_too_large(what, limit))
+        buffer.write(chunk)
+    return buffer.getvalue()  # shares the buffer's bytes (no copy)
+
+
+def _too_large(what: str, limit: int) -> str:
+    return (
+        f"{what} is larger than the input size limit of {format_size(limit)}. Pass "
+        "--max-input-size with a larger value (e.g. --max-input-size 16G) if the machine has the "
+        "memory, or analyse a sample of the rows."
+    )
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes in the units ``--max-input-size`` takes (1K = 1,024 bytes)."""
+    for unit, power in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << power and size % (1 << power) == 0:
+            return f"{size >> power}{unit}"
+    return f"{size:,} bytes"
+
+
+def _decompress(raw: bytes, limit: int) -> bytes:
+    """The file's bytes, decompressed when they start with a gzip, bzip2 or xz signature: as a
+    stream, stopped with an ``InputError`` when the text passes ``limit`` bytes."""
     if raw.startswith(b"PK\x03\x04"):
         raise InputError(
             "The file is a ZIP archive (an Excel .xlsx workbook is one), not a CSV. Export the "
             "sheet as CSV (or unzip the file) and pass that instead."
         )
-    for magic, (kind, decompress) in _DECOMPRESSORS.items():
+    for magic, (kind, opener) in _DECOMPRESSORS.items():
         if raw.startswith(magic):
             try:
-                data = decompress(raw)
+                with opener(io.BytesIO(raw)) as stream:
+                    data = _read_limited(
+                        stream, limit, f"The {kind}-compressed file, decompressed,"
+                    )
             except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
                 raise InputError(
                     f"The file looks {kind}-compressed but cannot be decompressed (truncated or "

@@ -1,7 +1,9 @@
 """The one exception family of imbreport: messages a user can act on.
 
 Every error a user can cause (bad file, bad column, bad option) is an ``ImbreportError``; the CLI
-prints it as ``Error: …`` with exit code 2. Anything else is a bug and exits with code 3.
+prints it as ``Error: …`` with exit code 2. An ``EnvironmentFailure`` (disk full, permission
+denied, out of memory, a closed output) is not the user's input and not a bug: exit code 4.
+Anything else is a bug and exits with code 3.
 """
 
 
@@ -15,6 +17,11 @@ class InputError(ImbreportError):
 
 class ConfigError(ImbreportError):
     """An option or a configuration file value is invalid."""
+
+
+class EnvironmentFailure(Exception):
+    """The machine stopped the run (disk full, permission denied, out of memory): the cause in
+    words; no output was changed."""
 
 
 def short_error(exc: BaseException) -> str:

@@ -12,11 +12,15 @@ grammar, the gates, the previous report) before any file is read.
 from __future__ import annotations
 
 import math
+import numbers
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from imbreport.errors import ConfigError
 from imbreport.registry import check_names
+
+DEFAULT_MAX_INPUT_SIZE = 4 << 30  # 4 GiB: far beyond what one machine's pandas loader can hold
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class AnalysisOptions:
     encoding: str | None = None
     sep: str | None = None
     decimal: str = "."
+    #: The most bytes read from the data file, and the most its text may have once decompressed.
+    max_input_size: int = DEFAULT_MAX_INPUT_SIZE
 
 
 PAPER_SIZES = ("a4", "letter")
@@ -78,9 +84,15 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "holdout": (0.05, 0.95),
     "bootstrap": (100, 10_000),
     "sample": (100, None),
-    "cost_fp": (0, None),
-    "cost_fn": (0, None),
+    "cost_fp": (0, 1e12),
+    "cost_fn": (0, 1e12),
+    "seed": (0, 2**32 - 1),
+    "n_jobs": (-1, 1024),
+    "max_input_size": (1, None),
 }
+INTEGER_OPTIONS = frozenset(
+    {"folds", "repeats", "bootstrap", "sample", "seed", "n_jobs", "max_input_size"}
+)
 OPTION_NAMES = tuple(f.name for f in fields(AnalysisOptions)) + tuple(
     f.name for f in fields(OutputOptions)
 )
@@ -100,8 +112,13 @@ def make_config(**options: Any) -> Config:
         if isinstance(options.get(key), list | str):
             value = options[key]
             options[key] = tuple(value.split(",")) if isinstance(value, str) else tuple(value)
+    if options.get("max_input_size") is not None:
+        options["max_input_size"] = parse_size(options["max_input_size"])
     for name, (low, high) in RANGES.items():
         _check_range(name, options.get(name), low, high)
+        if name in INTEGER_OPTIONS and options.get(name) is not None:
+            if not isinstance(options[name], numbers.Integral):
+                raise ConfigError(f"Option '{name}' must be a whole number, got {options[name]!r}.")
     if "paper" in options:
         options["paper"] = _check_paper(options["paper"])
     output_names = {f.name for f in fields(OutputOptions)}
@@ -115,11 +132,25 @@ def make_config(**options: Any) -> Config:
 def _check_range(name: str, value: Any, low: float | None, high: float | None) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise ConfigError(f"Option '{name}' must be a number, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"Option '{name}' must be a finite number, got {value!r}.")
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"Option '{name}' must be {bounds}, got {value!r}.")
+
+
+def parse_size(text: Any) -> int:
+    """``--max-input-size``'s value in bytes: a whole number with an optional unit K, M, G or T
+    (powers of 1,024), e.g. ``500M`` or ``16G``; a ``ConfigError`` otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", str(text), re.IGNORECASE)
+    if not match:
+        raise ConfigError(
+            f"Option 'max_input_size' must be a size such as 500M or 16G, got {text!r}."
+        )
+    number, unit = int(match.group(1)), match.group(2).upper()
+    return number << (10 * " KMGT".index(unit)) if unit else number
 
 
 def _check_paper(value: Any) -> str:

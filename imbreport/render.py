@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from importlib import resources
 
 from imbreport.errors import ConfigError
+from imbreport.files import write_atomic
 from imbreport.model import Report
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".json": "json", ".md": "md"}
@@ -90,7 +90,8 @@ def markdown_escape(value) -> str:
     are backslash-escaped (tables, code spans), as are ``$`` and ``*`` (no maths or emphasis) and
     ``](`` (no link or image made of data) and a
     leading block marker (heading, list, quote, rule); backslashes are doubled so data cannot undo
-    an escape; newlines become spaces. Ordinary punctuation such as ``(``, ``[`` and ``_`` stays
+    an escape; newlines become spaces; @mentions, #123 references and URLs are broken with an
+    invisible word joiner (the summary is posted as a pull-request comment). Ordinary punctuation such as ``(``, ``[`` and ``_`` stays
     as it is. Not for use inside backtick code spans, where entities would show literally.
     """
     text = "" if value is None else str(value)
@@ -99,7 +100,19 @@ def markdown_escape(value) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("|", "\\|").replace("`", "\\`").replace("](", "]\\(")
     text = text.replace("$", "\\$").replace("*", "\\*")  # no maths, no emphasis from data
-    return _escape_block_start(text)
+    return _escape_block_start(_unlinked(text))
+
+
+#: What GitHub turns into a notification or a link in a comment: @mentions (and e-mail
+#: addresses), #123 and GH-123 references, URLs and www. addresses.
+_LINKING = re.compile(r"(@)(?=\w)|(#)(?=\d)|(GH)(?=-\d)|(:)(?=//)|(www)(?=\.)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def _unlinked(text: str) -> str:
+    """``text`` with an invisible word joiner after each marker GitHub would link or notify on,
+    so data shows as typed but mentions no one and links nowhere."""
+    return _LINKING.sub(lambda match: match.group(0) + WORD_JOINER, text)
 
 
 def _escape_block_start(text: str) -> str:
@@ -165,23 +178,6 @@ def render_pdf(report: Report, paper: str | None = None) -> bytes:
 
 def render(report: Report, fmt: str, paper: str | None = None) -> bytes:
     return Renderer(report).render(fmt, paper)
-
-
-def write_atomic(path: str, content: bytes) -> None:
-    """Write to a temporary file in the same folder, then move it into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(prefix=".imbreport-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp_path, 0o644)
-        os.replace(temp_path, path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
-        raise
 
 
 def write_report(report: Report, path: str, paper: str | None = None) -> None:

@@ -28,7 +28,7 @@ def start(n_jobs: int) -> threading.Thread:
 
         try:
             Parallel(n_jobs=n_jobs)(delayed(ready)() for _ in range(n_jobs))
-        except Exception:  # only a head start: the fits start (and report on) the pool anyway
+        except BaseException:  # only a head start: the fits start (and report on) the pool anyway
             pass
 
     thread = threading.Thread(target=run, daemon=True)
@@ -43,6 +43,19 @@ def ready() -> int:
     import imbreport.fitting  # noqa: F401
 
     return os.getpid()
+
+
+def stop() -> None:
+    """Kill joblib's worker processes now (Ctrl-C, SIGTERM, SIGHUP): none is left behind holding
+    the caller's pipes and memory."""
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = getattr(reusable_executor, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
+    except Exception:  # stopping anyway
+        pass
 
 
 def release() -> None:
