@@ -9,8 +9,16 @@ def library_versions() -> dict[str, str]:
 
     out = {"python": platform.python_version()}
     for package in ("imbreport", "numpy", "pandas", "scikit-learn", "imbalanced-learn", "xgboost"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "not installed"
+        out[package] = "not installed"
+        # the xgboost module comes from the xgboost or the CPU-only xgboost-cpu distribution
+        for distribution in DISTRIBUTIONS.get(package, (package,)):
+            try:
+                out[package] = version(distribution)
+                break
+            except PackageNotFoundError:
+                continue
     return out
+
+
+#: Distributions that install a library's module, in the order they are looked for.
+DISTRIBUTIONS = {"xgboost": ("xgboost", "xgboost-cpu")}
