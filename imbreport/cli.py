@@ -27,6 +27,7 @@ from imbreport.options import (  # declared once, checked by make_config
     PAPER_SIZES,
     RANGES,
 )
+from imbreport.registry import METRIC_KEYS
 from imbreport.registry import STRATEGY_NAMES as STRATEGIES  # light: no scikit-learn
 
 if TYPE_CHECKING:
@@ -515,6 +516,7 @@ def _shared_options(read_pyproject: bool) -> list:
             metavar="[STRATEGY.]METRIC=VALUE",
             help="Quality gate: exit 1 when the metric is below VALUE, on the recommended "
             "strategy or on STRATEGY (repeatable), e.g. pr_auc=0.6, xgboost.recall=0.8. "
+            f"METRIC is one of {', '.join(METRIC_KEYS)}. "
             "Thresholded metrics are read at the tuned threshold. [default: none]",
         ),
         click.option(
@@ -601,7 +603,7 @@ def main():
     """
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@main.command(epilog=EXIT_CODES_HELP, short_help="Evaluate every strategy on a CSV; write reports.")
 @click.argument("data", type=click.Path(dir_okay=True, allow_dash=False))
 @click.option(
     "--target",
@@ -666,7 +668,7 @@ def analyze(data, **kwargs):
     guarded(lambda: run_analysis(data, outputs, options, messages), debug)
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@main.command(epilog=EXIT_CODES_HELP, short_help="Run analyze on the bundled 1,000-row dataset.")
 @analysis_options()
 def demo(**kwargs):
     """Run analyze on the reference article's bundled dataset (1,000 rows, 50 positives).

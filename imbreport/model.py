@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from imbreport.options import Config
+from imbreport.registry import METRIC_KEYS  # noqa: F401  (re-exported: the metric names)
 
 SCHEMA_VERSION = "1.1"
 
@@ -23,20 +24,6 @@ CHANCE_METHOD = (
     "label-permutation test of each strategy's PR-AUC and ROC-AUC on the evaluated rows; every "
     "strategy scored on the same permutations; family-wise error over all strategies and both "
     "figures held by the min-p procedure (Westfall & Young)"
-)
-#: Metrics computed for every strategy, in display order.
-METRIC_KEYS = (
-    "pr_auc",
-    "roc_auc",
-    "recall",
-    "precision",
-    "f1",
-    "balanced_accuracy",
-    "mcc",
-    "g_mean",
-    "accuracy",
-    "brier",
-    "log_loss",
 )
 #: Metrics that do not depend on a threshold.
 THRESHOLD_FREE = ("pr_auc", "roc_auc", "brier", "log_loss")

@@ -16,6 +16,21 @@ from enum import Enum
 
 from imbreport.errors import ConfigError
 
+#: Metrics computed for every strategy, in display order (the names gates and the JSON use).
+METRIC_KEYS = (
+    "pr_auc",
+    "roc_auc",
+    "recall",
+    "precision",
+    "f1",
+    "balanced_accuracy",
+    "mcc",
+    "g_mean",
+    "accuracy",
+    "brier",
+    "log_loss",
+)
+
 
 class Role(Enum):
     """What a strategy is in the comparison."""
