@@ -645,7 +645,7 @@ def main():
     default=DEFAULT_MAX_INPUT_SIZE,
     metavar="SIZE",
     help="Refuse a data file larger than SIZE, or one whose text passes SIZE once "
-    "decompressed (500M, 16G; K/M/G/T are powers of 1,024). [default: 4G]",
+    "decompressed (500M, 16G; K/M/G/T are powers of 1,024). [default: 2G]",
 )
 @click.option("--encoding", default=None, help="File encoding. [default: UTF-8, else Latin-1]")
 @click.option("--sep", default=None, help="Field delimiter. [default: sniffed among , ; tab |]")

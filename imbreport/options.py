@@ -20,7 +20,8 @@ from typing import Any
 from imbreport.errors import ConfigError
 from imbreport.registry import check_names
 
-DEFAULT_MAX_INPUT_SIZE = 4 << 30  # 4 GiB: far beyond what one machine's pandas loader can hold
+#: 2 GiB of CSV text: about 7M rows, some 12 GB once parsed and fitted.
+DEFAULT_MAX_INPUT_SIZE = 2 << 30
 
 
 @dataclass(frozen=True)
