@@ -268,7 +268,8 @@ def workload(results: Results, name: str | None, threshold: float | None) -> Wor
         # every row scored at least as high as the row that completes the share (ties included)
         last = min(int(np.searchsorted(represented, share * total - 1e-9)), len(y) - 1)
         last = int(np.searchsorted(-ranked, -ranked[last], side="right")) - 1
-        top.append(_top_share(share, represented[last], int(caught[last]), positives, ranked[last]))
+        rows = float(represented[last])
+        top.append(_top_share(share, rows, int(caught[last]), positives, float(ranked[last])))
     flagged = caught_at = per_1000 = ci = None
     if threshold is not None:
         hit = scores >= threshold
