@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from imbreport.model import (
     FeatureImportance,
     FoldFigures,
@@ -265,6 +267,8 @@ class ReportView:
     folds: FoldsView | None
     workload: WorkloadView | None
     features: FeaturesView | None
+    #: Why the per-fold, workload or features section is empty, by section id.
+    absent: dict[str, str]
     calibration: CalibrationView
     anomaly: AnomalyView
     advice: list[dict[str, str]]
@@ -365,6 +369,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         folds=_folds(results, verdict.folds, verdict.recommended.threshold),
         workload=_workload(results, verdict.workload),
         features=_features(results, verdict.features),
+        absent=_absent(report),
         calibration=_calibration(report),
         anomaly=_anomaly(report),
         advice=[a.to_dict() for a in report.advice],
@@ -597,6 +602,25 @@ def _threshold(focus: StrategyResult | None, deployment) -> ThresholdView | None
     )
 
 
+def _absent(report: Report) -> dict[str, str]:
+    """Why each of the review sections may be empty, in words."""
+    verdict = report.verdict
+    if verdict.recommended.strategy is None:
+        return {
+            "folds": "Nothing is recommended, so there is no strategy to show fold by fold.",
+            "workload": "Nothing is recommended, so there is no threshold to put to work.",
+            "features": "Nothing is recommended, so there is no model to look inside.",
+        }
+    single = report.results.protocol.kind != "cv" or (report.results.protocol.folds or 0) < 2
+    return {
+        "folds": "A single holdout split was evaluated: there are no folds to compare."
+        if single
+        else "The per-fold figures were not kept for this report.",
+        "workload": "The out-of-fold scores were not kept for this report.",
+        "features": "The model fitted on all rows was not kept for this report.",
+    }
+
+
 def _number(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -634,10 +658,11 @@ def _folds(results: Results, folds: FoldFigures | None, deployed: float | None):
         "together, with its 95% interval. "
     )
     if pr_auc.low is not None and pr_auc.high is not None:
+        size = int(np.median([row.rows for row in folds.rows]))
         text += (
             f"PR-AUC ranged from {pr_auc.low:.3f} to {pr_auc.high:.3f} across the "
-            f"{len(folds.rows)} splits: a new sample of this size could land anywhere near "
-            "that range."
+            f"{len(folds.rows)} splits: on a new batch of about {size:,} rows, expect a figure "
+            "anywhere in a range like that."
         )
     return FoldsView(
         label=chosen.label,
