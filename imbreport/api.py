@@ -115,16 +115,14 @@ def build_report(
     from dataclasses import replace
 
     from imbreport.compare import compare_reports
-    from imbreport.evaluate import deployed_threshold
+    from imbreport.evaluate import deploy
     from imbreport.gates import evaluate_gates
     from imbreport.recommend import build_advice, judge, with_deployment
 
     verdict = judge(results)
     if verdict.recommended.strategy is not None:
-        threshold = deployed_threshold(
-            results.dataset, config.analysis, verdict.recommended.strategy
-        )
-        verdict = with_deployment(results, verdict, threshold)
+        threshold, features = deploy(results.dataset, config.analysis, verdict.recommended.strategy)
+        verdict = with_deployment(results, verdict, threshold, features)
     illustration, warnings = _illustration(results, verdict, config)
     report = Report(
         results=results,

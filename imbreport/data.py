@@ -48,6 +48,10 @@ MAX_INTEGER_CLASSES = 50
 SNIFF_BYTES = 64 * 1024
 SNIFF_ROWS = 100
 MIXED_NUMERIC_SHARE = 0.95
+#: A numeric column of whole numbers with this few distinct values (and more than two: 0/1 is
+#: the same as a category) may hold codes for categories: the dataset section suggests
+#: ``--categorical``. Only a column's first ``SNIFF_ROWS`` values are looked at unless they pass.
+MAX_CODE_VALUES = 12
 #: From this many rows on, ``X`` shares the columns it keeps unchanged instead of copying them into
 #: one block (pandas copies a shared column only when either table is written to). Below it the
 #: copy is cheap, and one block keeps thousands of columns fast to build and scan.
@@ -182,6 +186,7 @@ def build_dataset(
         class_counts = {positive: int(y.sum()), negative: int(len(y) - y.sum())}
     groups = row_groups(X, y, declared, config.groups)
     warnings.extend(describe_groups(groups, len(y)))
+    codes = integer_codes(X, numeric)
 
     return Dataset(
         X=X,
@@ -205,6 +210,7 @@ def build_dataset(
         group_column=groups.declared,
         duplicate_rows=groups.duplicate_rows,
         conflicting_copies=groups.conflicting_copies,
+        integer_codes=codes,
     )
 
 
@@ -871,6 +877,27 @@ def prepare_features(
     numeric = [name for name, kind, _values in kept if kind == "numeric"]
     categorical = [name for name, kind, _values in kept if kind == "categorical"]
     return X.reset_index(drop=True), numeric, categorical, dropped, warnings
+
+
+def integer_codes(X: pd.DataFrame, numeric: list[str]) -> dict[str, tuple[float, ...]]:
+    """Numeric columns that hold only a few whole numbers (3 to ``MAX_CODE_VALUES`` distinct),
+    with their values: 4 card suits coded 1–4 are read as amounts unless ``--categorical`` says
+    otherwise. Cheap on large files: a column whose first ``SNIFF_ROWS`` values already have
+    too many distinct values or a fraction is not scanned further."""
+    found = {}
+    for name in numeric:
+        values = X[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        if not _few_whole_numbers(values[:SNIFF_ROWS]):
+            continue
+        distinct = pd.unique(values[~np.isnan(values)])
+        if 2 < len(distinct) <= MAX_CODE_VALUES and _integral(distinct):
+            found[name] = tuple(float(v) for v in np.sort(distinct))
+    return found
+
+
+def _few_whole_numbers(values: np.ndarray) -> bool:
+    values = values[~np.isnan(values)]
+    return len(np.unique(values)) <= MAX_CODE_VALUES and _integral(values)
 
 
 def _is_plain_number(dtype) -> bool:

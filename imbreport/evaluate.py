@@ -28,12 +28,13 @@ from imbreport.fitting import (
     FoldOutcome,
     Tuning,
     fit_negatives,
+    fit_on_all_rows,
     model_matrix,
     run_all,
-    tune_on_all_rows,
 )
+from imbreport.importance import feature_importance
 from imbreport.measure import EvaluatedRows, measure
-from imbreport.model import Dataset, Protocol, Results
+from imbreport.model import Dataset, FeatureImportance, Protocol, Results
 from imbreport.options import AnalysisOptions
 from imbreport.registry import Correction, StrategySpec, select_strategies
 from imbreport.splits import Split, fitting_rows, inner_folds, make_splits, with_validation
@@ -338,11 +339,18 @@ def _out_of_bag_note(outcomes: list[FoldOutcome]) -> list[str]:
     return notes
 
 
-def deployed_threshold(dataset: Dataset, options: AnalysisOptions, name: str) -> float | None:
-    """The threshold to deploy for strategy ``name``: fitted and tuned on every row by the same
-    procedure as inside each training part of the evaluation."""
+def deploy(
+    dataset: Dataset, options: AnalysisOptions, name: str
+) -> tuple[float | None, FeatureImportance]:
+    """The threshold to deploy for strategy ``name`` (fitted and tuned on every row by the same
+    procedure as inside each training part), and what drives that fitted model."""
     whole = [Split(0, 0, np.arange(len(dataset.y)), np.arange(0))]
     n_jobs = workers.count(options.n_jobs)
     plan = _fit_plan(dataset, options, whole, threads_per_fit=0 if n_jobs > 1 else 1)
     spec = select_strategies((name,))[0]
-    return tune_on_all_rows(spec, plan, model_matrix(dataset), dataset.y)
+    X = model_matrix(dataset)
+    fitted = fit_on_all_rows(spec, plan, X, dataset.y)
+    features = feature_importance(
+        fitted.model, spec, dataset, X, dataset.y, fitted.held_out, options.seed
+    )
+    return fitted.threshold, features

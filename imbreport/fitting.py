@@ -339,21 +339,39 @@ def _fitted(spec, plan: FitPlan, X, y, split: Split, shared):
     return _fit_and_tune(pipeline, spec, X, y, split, plan, shared)
 
 
-def tune_on_all_rows(spec: StrategySpec, plan: FitPlan, X, y: np.ndarray) -> float | None:
-    """The threshold to deploy: ``spec`` fitted and its threshold tuned on every row, by the
-    same procedure as inside each training part (``None`` where thresholds are not tuned)."""
-    if not (spec.tunable and plan.tuning.possible):
-        return None
+@dataclass(frozen=True)
+class AllRowsFit:
+    """``spec`` fitted on every row to be deployed: the model (``None`` if fitting failed), its
+    tuned threshold (``None`` where thresholds are not tuned or tuning failed), and the rows its
+    model did not learn from (a validation share on large data; else ``None``)."""
+
+    model: object | None
+    threshold: float | None
+    held_out: np.ndarray | None = None
+
+
+def fit_on_all_rows(spec: StrategySpec, plan: FitPlan, X, y: np.ndarray) -> AllRowsFit:
+    """The model and threshold to deploy: ``spec`` fitted and its threshold tuned on every row,
+    by the same procedure as inside each training part (fitted without tuning where thresholds
+    are not tuned, or where tuning fails, as in the splits)."""
     split = Split(0, 0, np.arange(len(y)), np.arange(0))
-    if plan.tuning.validation_fraction is not None:
+    tuned = spec.tunable and plan.tuning.possible
+    if tuned and plan.tuning.validation_fraction is not None:
         split = with_validation(split, y, plan.tuning.validation_fraction, plan.seed, plan.groups)
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
+        if tuned:
+            try:
+                model, threshold, _ = _fitted(spec, plan, X, y, split, _SharedRows(X, y, split))
+                return AllRowsFit(model, threshold, split.validation)
+            except Exception:  # as in the splits: the default threshold then
+                pass
         try:
-            _, threshold, _ = _fitted(spec, plan, X, y, split, _SharedRows(X, y, split))
-        except Exception:  # as in the splits: the default threshold then
-            return None
-    return threshold
+            untuned = replace(plan, tuning=Tuning(0))
+            model, _, _ = _fitted(spec, untuned, X, y, split, _SharedRows(X, y, split))
+        except Exception:
+            return AllRowsFit(None, None)
+    return AllRowsFit(model, None)
 
 
 def fit_negatives(positives: int) -> int:

@@ -23,6 +23,9 @@ from imbreport.thresholds import Objective
 
 #: Per-split metrics kept for the judgements (each split's own figure on its held-out rows).
 FOLD_METRICS = ("pr_auc", "roc_auc", "recall", "precision", "f1")
+#: Kept beside them per split, for the per-fold table: the tuned threshold, held-out rows and
+#: positives, and which split it is.
+FOLD_BOOKKEEPING = ("threshold", "rows", "positives", "repeat", "fold")
 #: Label permutations for the chance test: as many as bootstrap resamples, fewer with many
 #: positives (permutations × positives at most ``PERMUTATION_CELLS``), at least this many.
 MIN_PERMUTATIONS = 200
@@ -239,13 +242,16 @@ def _measure_strategy(spec, mine, ev: EvaluatedRows, note: str | None):
         note,
     )
     inputs = m.BootstrapInput(scores, default_pred, tuned_pred, probabilistic)
-    folds = _fold_values(ranked, tuned_pred, ev)
+    folds = _fold_values(ranked, tuned_pred, ev, mine)
     return result, (default_values, tuned_values), (inputs, folds)
 
 
-def _fold_values(ranked: list[m.RankedScores], tuned_pred, ev: EvaluatedRows):
-    """Each split's own PR-AUC, ROC-AUC and tuned recall / precision / F1 on its held-out rows."""
-    values: dict[str, list[float]] = {key: [] for key in FOLD_METRICS}
+def _fold_values(ranked: list[m.RankedScores], tuned_pred, ev: EvaluatedRows, outcomes):
+    """Each split's own PR-AUC, ROC-AUC and tuned recall / precision / F1 on its held-out rows,
+    in the order of ``ev.splits``; and, for the per-fold table, its tuned threshold (NaN where
+    none was tuned), held-out rows and positives (``FOLD_BOOKKEEPING``)."""
+    values: dict[str, list[float]] = {key: [] for key in FOLD_METRICS + FOLD_BOOKKEEPING}
+    tuned = {(o.split.repeat, o.split.fold): o.threshold for o in outcomes}
     for split in ev.splits:
         cols = ev.position[split.test]
         part = ranked[split.repeat].subset(cols)
@@ -255,6 +261,12 @@ def _fold_values(ranked: list[m.RankedScores], tuned_pred, ev: EvaluatedRows):
         values["roc_auc"].append(part.roc_auc() if both else np.nan)
         for key in ("recall", "precision", "f1"):
             values[key].append(thresholded[key])
+        threshold = tuned.get((split.repeat, split.fold))
+        values["threshold"].append(np.nan if threshold is None else threshold)
+        values["rows"].append(len(cols))
+        values["positives"].append(int(ev.y[cols].sum()))
+        values["repeat"].append(split.repeat)
+        values["fold"].append(split.fold)
     return {key: np.asarray(v) for key, v in values.items()}
 
 

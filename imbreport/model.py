@@ -17,7 +17,7 @@ import numpy as np
 from imbreport.options import Config
 from imbreport.registry import METRIC_KEYS  # noqa: F401  (re-exported: the metric names)
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 #: How "beats chance" is tested (the JSON's ``chance.method``).
 CHANCE_METHOD = (
@@ -58,6 +58,8 @@ class Dataset:
     group_column: str | None = None
     duplicate_rows: int = 0  # rows whose features repeat an earlier row's exactly
     conflicting_copies: int = 0  # sets of identical feature rows with both labels
+    #: Numeric columns holding a few whole numbers (codes, perhaps): column → its values.
+    integer_codes: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def rows_used(self) -> int:
@@ -108,6 +110,14 @@ class Dataset:
             "duplicate_rows": self.duplicate_rows,
             "conflicting_copies": self.conflicting_copies,
             "groups_column": self.group_column,
+            "hints": [
+                {
+                    "column": column,
+                    "distinct_values": len(values),
+                    "option": categorical_option(column),
+                }
+                for column, values in self.integer_codes.items()
+            ],
             "sha256": self.sha256,
         }
 
@@ -318,7 +328,8 @@ class Draws:
     strategy (PR-AUC and ROC-AUC threshold-free; recall, precision and F1 at the tuned
     thresholds). ``chance_null``: strategy → {"pr_auc", "roc_auc"} → its figure under label
     permutations of the evaluated rows, the same permutations for every strategy. ``fold_values``: strategy → metric
-    → each split's own figure. ``test_share``: held-out rows per training row of a split.
+    → each split's own figure (with its tuned threshold, held-out rows and positives, repeat
+    and fold beside them, under "threshold", "rows", "positives", "repeat" and "fold"). ``test_share``: held-out rows per training row of a split.
     """
 
     bootstrap: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
@@ -390,6 +401,186 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class FoldRow:
+    """One split's own figures for a strategy: its held-out rows, PR-AUC, and recall and
+    precision at the threshold tuned inside its training part (``None`` where undefined)."""
+
+    repeat: int
+    fold: int
+    rows: int
+    positives: int
+    pr_auc: float | None
+    recall: float | None
+    precision: float | None
+    threshold: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repeat": self.repeat,
+            "fold": self.fold,
+            "rows": self.rows,
+            "positives": self.positives,
+            "pr_auc": rounded(self.pr_auc),
+            "recall": rounded(self.recall),
+            "precision": rounded(self.precision),
+            "threshold": rounded(self.threshold),
+        }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How one figure varies across the splits: mean, standard deviation (n − 1), range."""
+
+    mean: float | None
+    sd: float | None
+    low: float | None
+    high: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": rounded(self.mean),
+            "sd": rounded(self.sd),
+            "min": rounded(self.low),
+            "max": rounded(self.high),
+        }
+
+
+#: The figures of the per-fold table, in display order.
+FOLD_FIGURES = ("pr_auc", "recall", "precision", "threshold")
+
+
+@dataclass(frozen=True)
+class FoldFigures:
+    """The recommended strategy split by split (``rows``), and each figure's spread across the
+    splits, to read beside the pooled intervals."""
+
+    strategy: str
+    rows: tuple[FoldRow, ...]
+    spread: dict[str, Spread]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "per_fold": [row.to_dict() for row in self.rows],
+            "spread": {key: s.to_dict() for key, s in self.spread.items()},
+        }
+
+
+@dataclass(frozen=True)
+class TopShare:
+    """The rows with the highest scores, ``share`` of the evaluated rows, and what they catch.
+
+    ``rows`` counts every row at or above ``cut`` (ties at the cut included, so it can exceed
+    the share); with ``--sample`` each evaluated negative counts for the negatives it stands for.
+    """
+
+    share: float
+    rows: int
+    positives: int
+    precision: float | None
+    recall: float | None
+    cut: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "share": rounded(self.share),
+            "rows": self.rows,
+            "positives_caught": self.positives,
+            "precision": rounded(self.precision),
+            "recall": rounded(self.recall),
+            "score_cut": rounded(self.cut),
+        }
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a threshold means in work: of the evaluated rows (the first repeat's out-of-fold
+    scores), how many the threshold flags, per 1,000 rows, and how many positives they hold; and
+    the top 1 %, 5 %, 10 % of scores (``top``). Row counts are of the whole file under
+    ``--sample``."""
+
+    strategy: str
+    threshold: float | None
+    rows: int
+    positives: int
+    flagged: int | None
+    caught: int | None
+    per_1000: float | None
+    per_1000_ci: tuple[float, float] | None
+    top: tuple[TopShare, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        ci = self.per_1000_ci
+        return {
+            "strategy": self.strategy,
+            "threshold": rounded(self.threshold),
+            "rows": self.rows,
+            "positives": self.positives,
+            "flagged": self.flagged,
+            "positives_caught": self.caught,
+            "flagged_per_1000": rounded(self.per_1000),
+            "flagged_per_1000_ci": None if ci is None else [rounded(ci[0]), rounded(ci[1])],
+            "top": [t.to_dict() for t in self.top],
+        }
+
+
+#: What every feature-importance table says first.
+IMPORTANCE_CAVEAT = (
+    "Importance says what the fitted model leans on, not what causes the outcome: a feature can "
+    "rank high because it travels with the real cause, and correlated features share or swap "
+    "their importance."
+)
+
+
+@dataclass(frozen=True)
+class FeatureWeight:
+    """One model input's importance: ``feature`` is its readable name (``column = category``
+    for a one-hot column), ``column`` the data column it comes from. ``value`` is signed for
+    coefficients (positive raises the score)."""
+
+    feature: str
+    column: str
+    value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"feature": self.feature, "column": self.column, "value": rounded(self.value)}
+
+
+@dataclass(frozen=True)
+class FeatureImportance:
+    """What drives the recommended model, read from its fit on all rows (the one whose
+    threshold is deployed): ``weights`` by ``method``, largest first (at most ``TOP_FEATURES``
+    of ``inputs`` model inputs); ``permutation``: the drop in PR-AUC when a column is shuffled
+    on rows that model did not learn from, or empty with ``permutation_note`` saying why.
+    ``skipped`` says why there is nothing to show at all."""
+
+    strategy: str
+    method: str | None
+    weights: tuple[FeatureWeight, ...] = ()
+    inputs: int = 0
+    permutation: tuple[FeatureWeight, ...] = ()
+    permutation_note: str = ""
+    skipped: str | None = None
+    caveat: str = IMPORTANCE_CAVEAT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "method": self.method,
+            "top": [w.to_dict() for w in self.weights],
+            "inputs": self.inputs,
+            "permutation": [w.to_dict() for w in self.permutation],
+            "permutation_note": self.permutation_note,
+            "skipped": self.skipped,
+            "caveat": self.caveat,
+        }
+
+
+#: Feature-importance tables show this many inputs.
+TOP_FEATURES = 15
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Every judgement of a run, made once (``recommend.judge``): which strategy leads, which
     are tied with it, whether anything beats chance, what is recommended, whose probabilities
@@ -430,6 +621,12 @@ class Verdict:
     equivalence_margin: float = 0.0
     #: The recommended strategy's threshold to deploy (tuned on all rows) and its figures.
     deployment: Deployment | None = None
+    #: The recommended strategy split by split, and the spread of its figures across splits.
+    folds: FoldFigures | None = None
+    #: What the recommended threshold and the top scores mean in flagged rows.
+    workload: Workload | None = None
+    #: What drives the recommended model (its fit on all rows).
+    features: FeatureImportance | None = None
 
 
 @dataclass(frozen=True)
@@ -515,6 +712,9 @@ class Report:
                 "indicative": v.indicative,
                 "equivalence_margin": v.equivalence_margin,
                 "deployment": None if v.deployment is None else v.deployment.to_dict(),
+                "folds": None if v.folds is None else v.folds.to_dict(),
+                "workload": None if v.workload is None else v.workload.to_dict(),
+                "features": None if v.features is None else v.features.to_dict(),
             },
             "beats_chance": v.beats_chance,
             "chance": {
@@ -535,6 +735,13 @@ class Report:
         if self.config.output.timings:
             out["timings"] = r.timings
         return out
+
+
+def categorical_option(column: str) -> str:
+    """The command-line option that treats ``column`` as categorical, quoted for a shell."""
+    import shlex
+
+    return f"--categorical {shlex.quote(column)}"
 
 
 def improved(key: str, difference: float) -> bool:

@@ -40,11 +40,17 @@ from imbreport.model import (
     ChanceTest,
     Comparison,
     Deployment,
+    FeatureImportance,
+    FoldFigures,
+    FoldRow,
     Metric,
     Recommended,
     Results,
+    Spread,
     StrategyResult,
+    TopShare,
     Verdict,
+    Workload,
     metric_as_gated,
 )
 from imbreport.registry import Correction, spec_of
@@ -60,6 +66,8 @@ FEW_POSITIVES = 30
 FEW_EVENTS = 10
 #: A simpler strategy is preferred only when shown within this much PR-AUC of the leader.
 EQUIVALENCE_MARGIN = 0.02
+#: The shares of highest-scored rows the workload table shows.
+TOP_SHARES = (0.01, 0.05, 0.10)
 
 
 def fmt(metric: Metric) -> str:
@@ -158,12 +166,20 @@ def judge(results: Results) -> Verdict:
         corrections=correction_effects(results),
         indicative=indicative(results, focus),
         equivalence_margin=EQUIVALENCE_MARGIN,
+        folds=fold_figures(results, recommended.strategy),
+        workload=workload(results, recommended.strategy, recommended.threshold),
     )
 
 
-def with_deployment(results: Results, verdict: Verdict, threshold: float | None) -> Verdict:
+def with_deployment(
+    results: Results,
+    verdict: Verdict,
+    threshold: float | None,
+    features: FeatureImportance | None = None,
+) -> Verdict:
     """``verdict`` with the recommended strategy's threshold to deploy (tuned on all rows), the
-    figures measured at it, and whether the folds' spread makes it unstable."""
+    figures and the workload at it, whether the folds' spread makes it unstable, and what drives
+    the model fitted on all rows (``features``, from the same fit)."""
     chosen = results.strategy(verdict.recommended.strategy)
     if chosen is None:
         return verdict
@@ -180,7 +196,112 @@ def with_deployment(results: Results, verdict: Verdict, threshold: float | None)
         unstable=_instability(results, chosen, spread, at),
     )
     recommended = replace(verdict.recommended, threshold=deployed)
-    return replace(verdict, recommended=recommended, deployment=deployment)
+    return replace(
+        verdict,
+        recommended=recommended,
+        deployment=deployment,
+        workload=workload(results, chosen.name, deployed),
+        features=features if features is not None else verdict.features,
+    )
+
+
+def fold_figures(results: Results, name: str | None) -> FoldFigures | None:
+    """Strategy ``name`` split by split: each split's held-out rows and positives, its PR-AUC,
+    and its recall, precision and threshold as tuned inside its training part; and each
+    figure's mean, SD and range across the splits (``None`` for fewer than two splits)."""
+    values = results.draws.fold_values.get(name or "")
+    if not values or "threshold" not in values or len(values["pr_auc"]) < 2:
+        return None
+    rows = tuple(
+        FoldRow(
+            repeat=int(values["repeat"][i]),
+            fold=int(values["fold"][i]),
+            rows=int(values["rows"][i]),
+            positives=int(values["positives"][i]),
+            pr_auc=_finite(values["pr_auc"][i]),
+            recall=_finite(values["recall"][i]),
+            precision=_finite(values["precision"][i]),
+            threshold=_finite(values["threshold"][i]),
+        )
+        for i in range(len(values["pr_auc"]))
+    )
+    return FoldFigures(
+        strategy=name,
+        rows=rows,
+        spread={
+            key: _spread(values[key]) for key in ("pr_auc", "recall", "precision", "threshold")
+        },
+    )
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _spread(values) -> Spread:
+    found = np.asarray(values, dtype=float)
+    found = found[np.isfinite(found)]
+    if len(found) == 0:
+        return Spread(None, None, None, None)
+    sd = float(np.std(found, ddof=1)) if len(found) > 1 else None
+    return Spread(float(np.mean(found)), sd, float(found.min()), float(found.max()))
+
+
+def workload(results: Results, name: str | None, threshold: float | None) -> Workload | None:
+    """What strategy ``name`` flags, from its out-of-fold scores of the evaluated rows (the
+    first repeat): at ``threshold`` (rows flagged, per 1,000, positives among them), and among
+    the top 1 %, 5 % and 10 % of scores. Each evaluated negative counts for the negatives it
+    stands for (``--sample``), so the rows are those of the whole file."""
+    scores, y = results.draws.pooled_scores.get(name or ""), results.draws.labels
+    if scores is None or y is None or len(y) == 0:
+        return None
+    y = np.asarray(y).astype(bool)
+    weight = 1.0 / results.dataset.sampling_rate
+    positives = int(y.sum())
+    total = positives + (len(y) - positives) * weight
+    order = np.argsort(-scores, kind="mergesort")
+    ranked, caught = scores[order], np.cumsum(y[order])
+    represented = np.cumsum(np.where(y[order], 1.0, weight))
+    top = []
+    for share in TOP_SHARES:
+        # every row scored at least as high as the row that completes the share (ties included)
+        last = min(int(np.searchsorted(represented, share * total - 1e-9)), len(y) - 1)
+        last = int(np.searchsorted(-ranked, -ranked[last], side="right")) - 1
+        rows = float(represented[last])
+        top.append(_top_share(share, rows, int(caught[last]), positives, float(ranked[last])))
+    flagged = caught_at = per_1000 = ci = None
+    if threshold is not None:
+        hit = scores >= threshold
+        caught_at = int((hit & y).sum())
+        flagged_rows = caught_at + float((hit & ~y).sum()) * weight
+        flagged = int(round(flagged_rows))
+        per_1000 = 1000.0 * flagged_rows / total
+        if weight == 1.0:
+            low, high = exact_binomial(flagged, len(y))
+            ci = (1000.0 * low, 1000.0 * high)
+    return Workload(
+        strategy=name,
+        threshold=threshold,
+        rows=int(round(total)),
+        positives=positives,
+        flagged=flagged,
+        caught=caught_at,
+        per_1000=per_1000,
+        per_1000_ci=ci,
+        top=tuple(top),
+    )
+
+
+def _top_share(share: float, rows: float, caught: int, positives: int, cut: float) -> TopShare:
+    return TopShare(
+        share=share,
+        rows=int(round(rows)),
+        positives=caught,
+        precision=caught / rows if rows > 0 else None,
+        recall=caught / positives if positives else None,
+        cut=float(cut),
+    )
 
 
 def _measured_at(results: Results, name: str, threshold: float | None) -> dict[str, Metric]:

@@ -12,7 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from imbreport.model import Metric, Report, Results, StrategyResult
+import numpy as np
+
+from imbreport.model import (
+    FeatureImportance,
+    FoldFigures,
+    Metric,
+    Report,
+    Results,
+    StrategyResult,
+    Workload,
+    categorical_option,
+)
 from imbreport.recommend import fmt
 from imbreport.registry import colour, spec_of
 
@@ -28,6 +39,9 @@ SECTIONS = (
     ("curves", "Precision-recall and ROC curves"),
     ("confusion", "Confusion matrices"),
     ("threshold", "Choosing the threshold"),
+    ("folds", "Fold by fold"),
+    ("workload", "Workload at the threshold"),
+    ("features", "What drives the model"),
     ("resampling", "What resampling does"),
     ("boundary", "Decision surfaces"),
     ("calibration", "Calibration"),
@@ -104,6 +118,8 @@ class DatasetView:
     missing_more: int
     sha256: str
     sampling_rate: str | None
+    #: Numeric columns of a few whole numbers: (column, how many values, the values, option).
+    hints: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,39 @@ class ThresholdView:
 
 
 @dataclass(frozen=True)
+class FoldsView:
+    """The recommended strategy split by split, the spread, and the pooled figures."""
+
+    label: str
+    columns: list[str]
+    rows: list[tuple[str, str, str, list[str]]]  # split, rows, positives, figures
+    summary: list[tuple[str, list[str]]]  # mean, SD, range
+    pooled: list[Cell]
+    pooled_threshold: str
+    text: str
+
+
+@dataclass(frozen=True)
+class WorkloadView:
+    label: str
+    sentence: str
+    rows: list[tuple[str, str, str, str, str, str]]  # top share, rows, caught, precision, ...
+    text: str
+
+
+@dataclass(frozen=True)
+class FeaturesView:
+    label: str
+    method: str
+    caveat: str
+    rows: list[tuple[str, str, str, str]]  # rank, feature, value, bar width in %
+    permutation: list[tuple[str, str, str, str]]
+    permutation_note: str
+    skipped: str
+    inputs: str
+
+
+@dataclass(frozen=True)
 class CalibrationView:
     rows: list[tuple[str, Cell, Cell]]
     text: str
@@ -215,6 +264,11 @@ class ReportView:
     protocol: ProtocolView
     leaderboard: LeaderboardView
     threshold: ThresholdView | None
+    folds: FoldsView | None
+    workload: WorkloadView | None
+    features: FeaturesView | None
+    #: Why the per-fold, workload or features section is empty, by section id.
+    absent: dict[str, str]
     calibration: CalibrationView
     anomaly: AnomalyView
     advice: list[dict[str, str]]
@@ -285,6 +339,15 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
             missing_more=max(len(ds.missing) - LISTED_COLUMNS, 0),
             sha256=ds.sha256,
             sampling_rate=None if ds.sampling_rate >= 1 else f"{ds.sampling_rate:.2%}",
+            hints=[
+                (
+                    column,
+                    f"{len(values)}",
+                    ", ".join(f"{v:g}" for v in values),
+                    categorical_option(column),
+                )
+                for column, values in ds.integer_codes.items()
+            ],
         ),
         protocol=_protocol(report),
         leaderboard=LeaderboardView(
@@ -303,6 +366,10 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
             margin=f"{verdict.equivalence_margin:g}",
         ),
         threshold=_threshold(results.strategy(verdict.focus), verdict.deployment),
+        folds=_folds(results, verdict.folds, verdict.recommended.threshold),
+        workload=_workload(results, verdict.workload),
+        features=_features(results, verdict.features),
+        absent=_absent(report),
         calibration=_calibration(report),
         anomaly=_anomaly(report),
         advice=[a.to_dict() for a in report.advice],
@@ -532,6 +599,182 @@ def _threshold(focus: StrategyResult | None, deployment) -> ThresholdView | None
         default_cells=[(label, cell(focus.metric(k))) for k, label in LEADERBOARD_DEFAULT],
         tuned_cells=[(label, cell(focus.metric(k, True))) for k, label in LEADERBOARD_DEFAULT],
         scale=focus.score_kind,
+    )
+
+
+def _absent(report: Report) -> dict[str, str]:
+    """Why each of the review sections may be empty, in words."""
+    verdict = report.verdict
+    if verdict.recommended.strategy is None:
+        return {
+            "folds": "Nothing is recommended, so there is no strategy to show fold by fold.",
+            "workload": "Nothing is recommended, so there is no threshold to put to work.",
+            "features": "Nothing is recommended, so there is no model to look inside.",
+        }
+    single = report.results.protocol.kind != "cv" or (report.results.protocol.folds or 0) < 2
+    return {
+        "folds": "A single holdout split was evaluated: there are no folds to compare."
+        if single
+        else "The per-fold figures were not kept for this report.",
+        "workload": "The out-of-fold scores were not kept for this report.",
+        "features": "The model fitted on all rows was not kept for this report.",
+    }
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _folds(results: Results, folds: FoldFigures | None, deployed: float | None):
+    """The per-fold table of the recommended strategy, with the spread and pooled figures."""
+    chosen = results.strategy(folds.strategy) if folds is not None else None
+    if chosen is None:
+        return None
+    keys = ("pr_auc", "recall", "precision", "threshold")
+    repeated = any(row.repeat for row in folds.rows)
+    rows = [
+        (
+            f"{row.repeat + 1}.{row.fold + 1}" if repeated else f"{row.fold + 1}",
+            f"{row.rows:,}",
+            f"{row.positives:,}",
+            [_number(getattr(row, key)) for key in keys],
+        )
+        for row in folds.rows
+    ]
+    spread = [folds.spread[key] for key in keys]
+    summary = [
+        ("mean", [_number(s.mean) for s in spread]),
+        ("SD", [_number(s.sd) for s in spread]),
+        (
+            "range",
+            ["—" if s.low is None else f"{s.low:.3f}–{s.high:.3f}" for s in spread],
+        ),
+    ]
+    pr_auc = folds.spread["pr_auc"]
+    text = (
+        f"Each split's own figures for {chosen.label}: its model, fitted on the other folds, "
+        "scores its held-out rows, and recall and precision are at the threshold tuned inside "
+        "its training part. The pooled row is the leaderboard's: every held-out row scored "
+        "together, with its 95% interval. "
+    )
+    if pr_auc.low is not None and pr_auc.high is not None:
+        size = int(np.median([row.rows for row in folds.rows]))
+        text += (
+            f"PR-AUC ranged from {pr_auc.low:.3f} to {pr_auc.high:.3f} across the "
+            f"{len(folds.rows)} splits: on a new batch of about {size:,} rows, expect a figure "
+            "anywhere in a range like that."
+        )
+    return FoldsView(
+        label=chosen.label,
+        columns=["PR-AUC", "Recall", "Precision", "Threshold"],
+        rows=rows,
+        summary=summary,
+        pooled=[
+            cell(chosen.metrics["pr_auc"]),
+            cell(chosen.metric("recall", True)),
+            cell(chosen.metric("precision", True)),
+        ],
+        pooled_threshold="—" if deployed is None else f"{deployed:.3f} (to deploy)",
+        text=text,
+    )
+
+
+def _workload(results: Results, work: Workload | None) -> WorkloadView | None:
+    """What the threshold and the top scores mean in flagged rows, in words and a table."""
+    chosen = results.strategy(work.strategy) if work is not None else None
+    if chosen is None:
+        return None
+    if work.flagged is None or work.per_1000 is None:
+        sentence = f"{chosen.label} has no threshold to deploy; the table ranks rows by score."
+    else:
+        interval = (
+            ""
+            if work.per_1000_ci is None
+            else f" (95% interval {work.per_1000_ci[0]:.0f}–{work.per_1000_ci[1]:.0f})"
+        )
+        false_alarms = work.flagged - work.caught
+        sentence = (
+            f"At the threshold to deploy, {work.threshold:.3f}, {chosen.label} flags "
+            f"{work.flagged:,} of the {work.rows:,} evaluated rows: {work.per_1000:.1f} per "
+            f"1,000{interval}. {work.caught:,} of them are positives (of {work.positives:,}) "
+            f"and {false_alarms:,} false alarms: {_checked_per_find(work.caught, work.flagged)}. "
+            "These are the out-of-fold scores of the folds' models; the model fitted on all rows "
+            "may score a little differently, so watch the flagged share when it goes live."
+        )
+    rows = [
+        (
+            f"top {t.share:.0%}",
+            f"{t.rows:,}",
+            f"{t.positives:,}",
+            _number(t.precision),
+            _number(t.recall),
+            _number(t.cut, 4),
+        )
+        for t in work.top
+    ]
+    first = "; the first repeat" if (results.protocol.repeats or 1) > 1 else ""
+    text = (
+        "If a team can only check a fixed share of rows, rank them by score: this is what the "
+        "highest-scored rows held, out of fold (each row scored by a model that never saw it"
+        f"{first}). Rows tied at the lowest score taken are all counted, so a share can hold "
+        "more rows than it names."
+    )
+    if results.dataset.sampling_rate < 1:
+        text += " Under --sample, rows count the negatives each kept negative stands for."
+    return WorkloadView(chosen.label, sentence, rows, text)
+
+
+def _checked_per_find(caught: int, flagged: int) -> str:
+    if flagged == 0:
+        return "nothing is flagged"
+    if caught == 0:
+        return "checking the flagged rows finds no positive"
+    return f"{flagged / caught:.1f} flagged rows checked per positive found"
+
+
+def _features(results: Results, found: FeatureImportance | None) -> FeaturesView | None:
+    """The top inputs of the recommended model, with their bars scaled to the largest."""
+    chosen = results.strategy(found.strategy) if found is not None else None
+    if chosen is None:
+        return None
+    method = {
+        "standardised coefficient": (
+            "Standardised coefficients of the logistic regression fitted on all rows: the change "
+            "in log-odds for one standard deviation of the input (for a one-hot input, of its "
+            "0/1 column). Positive raises the score."
+        ),
+        "share of the total gain": (
+            "Each input's share of the total gain of XGBoost's splits, in the model fitted on "
+            "all rows: how much the trees' fit improved on splits of that input."
+        ),
+    }.get(found.method or "", "")
+
+    def rows(weights, signed: bool):
+        largest = max((abs(w.value) for w in weights), default=0.0) or 1.0
+        return [
+            (
+                f"{i}",
+                w.feature,
+                f"{w.value:+.3f}" if signed else f"{w.value:.3f}",
+                f"{100 * abs(w.value) / largest:.0f}",
+            )
+            for i, w in enumerate(weights, start=1)
+        ]
+
+    shown = len(found.weights)
+    return FeaturesView(
+        label=chosen.label,
+        method=method,
+        caveat=found.caveat,
+        rows=rows(found.weights, found.method == "standardised coefficient"),
+        permutation=rows(found.permutation, signed=True),
+        permutation_note=found.permutation_note,
+        skipped=found.skipped or "",
+        inputs=(
+            f"the top {shown} of {found.inputs} model inputs"
+            if found.inputs > shown
+            else f"all {found.inputs} model inputs"
+        ),
     )
 
 

@@ -598,7 +598,8 @@ def test_summary_keeps_its_table_with_hostile_data(first):
     markdown = render_markdown(dataclasses.replace(first.report, results=results))
     assert "<script>" not in markdown and "\n## injected" not in markdown
     assert markdown.startswith("# Class-imbalance report: evil\\|name\\`&lt;script&gt;\\`")
-    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    leaderboard = markdown[markdown.index("| Strategy |") :].split("\n\n")[0]
+    rows = [line for line in leaderboard.splitlines() if line.startswith("| ")]
     assert len(rows) == 1 + len(strategies)
     assert all(line.count(" | ") == 7 for line in rows)
 
