@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from imbreport import __version__
@@ -63,6 +63,7 @@ def analyze(
     started = time.perf_counter()
     if isinstance(data, str | os.PathLike):
         dataset = load_dataset(os.fspath(data), config.analysis, display_name=display_name)
+        dataset = replace(dataset, source_path=display_name or os.fspath(data))
     else:
         dataset = build_dataset(data, config.analysis, source_name=display_name or "dataframe")
     load_seconds = time.perf_counter() - started
@@ -112,7 +113,6 @@ def build_report(
 ) -> Report:
     """The ``Report`` of ``results``: the verdict, its advice and illustration, the gates checked,
     and the changes since ``previous``."""
-    from dataclasses import replace
 
     from imbreport.compare import compare_reports
     from imbreport.evaluate import deploy
@@ -133,7 +133,7 @@ def build_report(
         warnings=results.warnings + warnings,
         illustration=illustration,
         gates=evaluate_gates(results, verdict.recommended.strategy, gates),
-        created=created_date(),
+        created=created_date(today=config.output.timings),
     )
     if previous is None:
         return report

@@ -106,7 +106,7 @@ def run_analysis(
     report = analyze(
         data_path,
         progress=messages.progress(),
-        display_name=display_name if display_name is not None else data_path,
+        display_name=display_name,  # None: the title shows the file's name, the appendix its path
         **options,
     )
     describe_data(report, messages)

@@ -38,7 +38,7 @@ from imbreport.errors import ConfigError, InputError
 from imbreport.grouping import describe as describe_groups
 from imbreport.grouping import row_groups
 from imbreport.model import Dataset
-from imbreport.options import AnalysisOptions
+from imbreport.options import AnalysisOptions, format_size
 
 TARGET_NAMES = ("target", "label", "class", "y")
 SEPARATORS = (",", ";", "\t", "|")
@@ -315,14 +315,6 @@ def _too_large(what: str, limit: int) -> str:
         "--max-input-size with a larger value (e.g. --max-input-size 16G) if the machine has the "
         "memory, or analyse a sample of the rows."
     )
-
-
-def format_size(size: int) -> str:
-    """``size`` bytes in the units ``--max-input-size`` takes (1K = 1,024 bytes)."""
-    for unit, power in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
-        if size >= 1 << power and size % (1 << power) == 0:
-            return f"{size >> power}{unit}"
-    return f"{size:,} bytes"
 
 
 def _decompress(raw: bytes, limit: int) -> bytes:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from imbreport.options import Config
+from imbreport.options import Config, command_line
 from imbreport.registry import METRIC_KEYS  # noqa: F401  (re-exported: the metric names)
 
 SCHEMA_VERSION = "1.2"
@@ -60,6 +60,8 @@ class Dataset:
     conflicting_copies: int = 0  # sets of identical feature rows with both labels
     #: Numeric columns holding a few whole numbers (codes, perhaps): column → its values.
     integer_codes: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    #: The data file's path as given on the command line (the title shows only its name).
+    source_path: str | None = None
 
     @property
     def rows_used(self) -> int:
@@ -91,6 +93,7 @@ class Dataset:
         """The JSON ``dataset`` block."""
         return {
             "source": self.source_name,
+            "path": self.source_path,
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_dropped": dict(self.rows_dropped),
@@ -679,7 +682,19 @@ class Report:
     illustration: Illustration | None = None
     gates: tuple[GateResult, ...] = ()
     changes: Any = None  # ``compare.Changes`` since a previous run (``--compare``)
-    created: str | None = None  # ISO date, only when SOURCE_DATE_EPOCH is set
+    created: str | None = None  # ISO date: SOURCE_DATE_EPOCH's, else the run's unless --no-timings
+
+    @property
+    def command(self) -> str:
+        """The command line that reproduces the numbers: every option that changes them,
+        defaults spelled out, the target and positive class as resolved."""
+        ds = self.results.dataset
+        return command_line(
+            self.config.analysis,
+            ds.source_path or ds.source_name,
+            target=ds.target,
+            positive_label=ds.positive_label,
+        )
 
     @property
     def gates_passed(self) -> bool:
@@ -700,6 +715,7 @@ class Report:
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "imbreport", "version": self.tool_version},
             "created": self.created,
+            "command": self.command,
             "dataset": r.dataset.summary(),
             "protocol": r.protocol.to_dict(),
             "strategies": [s.to_dict() for s in r.strategies],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import shlex
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -138,6 +139,43 @@ def _check_range(name: str, value: Any, low: float | None, high: float | None) -
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"Option '{name}' must be {bounds}, got {value!r}.")
+
+
+#: Options that change no number (how many processes fit the models; the input size guard).
+NOT_IN_COMMAND = frozenset({"n_jobs", "max_input_size", "target", "positive_label"})
+
+
+def command_line(options: AnalysisOptions, data: str, *, target: str, positive_label: str) -> str:
+    """``imbreport analyze DATA …`` with every option that changes the results, defaults
+    resolved and spelled out, quoted for a POSIX shell (the appendix's "reproduce this run")."""
+    words = ["imbreport", "analyze", data, "--target", target, "--positive-label", positive_label]
+    for f in fields(AnalysisOptions):
+        value = getattr(options, f.name)
+        if f.name in NOT_IN_COMMAND or value is None or value == ():
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "categorical":
+            for column in value:
+                words += [flag, column]
+        elif f.name == "strategies":
+            words += [flag, ",".join(value)]
+        else:
+            words += [flag, _number_text(value)]
+    return " ".join(shlex.quote(str(word)) for word in words)
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes in the units ``--max-input-size`` takes (1K = 1,024 bytes)."""
+    for unit, power in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << power and size % (1 << power) == 0:
+            return f"{size >> power}{unit}"
+    return f"{size:,} bytes"
 
 
 def parse_size(text: Any) -> int:

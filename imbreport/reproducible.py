@@ -1,4 +1,5 @@
-"""Dates in outputs: only the one a build system asks for with ``SOURCE_DATE_EPOCH``.
+"""Dates in outputs: the one a build system asks for with ``SOURCE_DATE_EPOCH``, else the run's
+date unless byte-identical output was asked for (``--no-timings``).
 
 Reproducible output (https://reproducible-builds.org/specs/source-date-epoch/) shows no
 wall-clock time; the report's date and the PDF's metadata come from here alone.
@@ -23,7 +24,10 @@ def source_date() -> datetime.datetime | None:
         raise ConfigError(f"SOURCE_DATE_EPOCH must be a Unix timestamp, got '{epoch}'.") from None
 
 
-def created_date() -> str | None:
-    """The report date (``YYYY-MM-DD``), only from ``SOURCE_DATE_EPOCH``."""
+def created_date(today: bool = False) -> str | None:
+    """The report date (``YYYY-MM-DD``): ``SOURCE_DATE_EPOCH``'s; else, with ``today``, the
+    run's own date (UTC); else ``None`` (byte-identical reruns)."""
     moment = source_date()
+    if moment is None and today:
+        moment = datetime.datetime.now(tz=datetime.UTC)
     return None if moment is None else moment.strftime("%Y-%m-%d")

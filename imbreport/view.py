@@ -24,6 +24,7 @@ from imbreport.model import (
     Workload,
     categorical_option,
 )
+from imbreport.options import format_size
 from imbreport.recommend import fmt
 from imbreport.registry import colour, spec_of
 
@@ -274,6 +275,9 @@ class ReportView:
     advice: list[dict[str, str]]
     warnings: list[str]
     config: list[tuple[str, str]]
+    #: The data file's path as given, and the command line that reproduces the numbers.
+    source_path: str
+    command: str
     versions: list[tuple[str, str]]
     timings: list[tuple[str, str]] | None
     figures: dict[str, Any]
@@ -374,7 +378,9 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         anomaly=_anomaly(report),
         advice=[a.to_dict() for a in report.advice],
         warnings=list(report.warnings),
-        config=[(k, _config_value(v)) for k, v in report.config.to_dict().items()],
+        config=[(k, _config_value(k, v)) for k, v in report.config.to_dict().items()],
+        source_path=ds.source_path or ds.source_name,
+        command=report.command,
         versions=list(results.versions.items()),
         timings=_timings(results.timings) if report.config.output.timings else None,
         figures=figures,
@@ -855,11 +861,34 @@ def _anomaly_judgement(detector: StrategyResult, test, prevalence: float) -> str
     return f"It does not beat chance (adjusted p = {test.adjusted:.2f})."
 
 
-def _config_value(value) -> str:
-    if value is None:
-        return "—"
+#: How an unset option reads in the configuration table, by option.
+UNSET = {
+    "target": "found by name",
+    "positive_label": "the minority class",
+    "strategies": "all",
+    "holdout": "off (cross-validation)",
+    "cost_fp": "none",
+    "cost_fn": "none",
+    "sample": "off (every row)",
+    "encoding": "UTF-8, else Latin-1",
+    "sep": "sniffed",
+    "groups": "none",
+    "categorical": "none",
+}
+
+
+def _config_value(name: str, value) -> str:
+    """An option's value in words: yes/no, 'all cores', sizes in units, what an unset one means."""
+    if value is None or value == []:
+        return UNSET.get(name, "—")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name == "n_jobs" and value in (-1, 0):
+        return "all cores"
+    if name == "max_input_size":
+        return format_size(value)
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "—"
+        return ", ".join(str(v) for v in value)
     return str(value)
 
 
