@@ -56,7 +56,7 @@ def analyze(
     ``"xgboost.recall=0.8"``; ``compare`` is a previous JSON report (a path or its parsed dict).
     Everything is checked before any file is read or the (slow) evaluation starts.
     """
-    from imbreport.data import build_dataset, load_dataset
+    from imbreport.data import build_dataset, frame_sha256, load_dataset
     from imbreport.evaluate import evaluate
 
     config, gates, previous = check_options(options, fail_under, fail_over, compare, fail_if_worse)
@@ -65,7 +65,12 @@ def analyze(
         dataset = load_dataset(os.fspath(data), config.analysis, display_name=display_name)
         dataset = replace(dataset, source_path=display_name or os.fspath(data))
     else:
-        dataset = build_dataset(data, config.analysis, source_name=display_name or "dataframe")
+        dataset = build_dataset(
+            data,
+            config.analysis,
+            source_name=display_name or "dataframe",
+            sha256=frame_sha256(data) if hasattr(data, "columns") else "",
+        )
     load_seconds = time.perf_counter() - started
     results = evaluate(dataset, config.analysis, progress=progress)
     report = build_report(

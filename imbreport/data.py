@@ -298,6 +298,15 @@ def _sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """A SHA-256 of a DataFrame's column names and values (the API's input has no file to hash):
+    the same table gives the same digest, a changed value or name another."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode("utf-8", "surrogatepass"))
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _read_limited(stream, limit: int, what: str) -> bytes:
     """Everything ``stream`` holds, read in chunks into one buffer (held once, not twice), or an
     ``InputError`` as soon as it passes ``limit`` bytes."""

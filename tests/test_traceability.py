@@ -131,3 +131,15 @@ def test_the_configuration_table_reads_as_words(run_folder):
     for raw in ("True", "False", "None", "-1"):
         assert raw not in cells, (raw, cells)
     assert "all cores" in cells and "yes" in cells
+
+
+def test_a_dataframe_gets_a_digest_of_its_contents():
+    from imbreport.data import frame_sha256
+
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": [0, 1, 0]})
+    digest = frame_sha256(frame)
+    assert len(digest) == 64 and digest == frame_sha256(frame.copy())
+    changed = frame.copy()
+    changed.loc[1, "a"] = 2.5
+    assert frame_sha256(changed) != digest
+    assert frame_sha256(frame.rename(columns={"a": "b"})) != digest
