@@ -522,7 +522,8 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
     t, precision, recall, f1 = thin(
         sweep["threshold"], sweep["precision"], sweep["recall"], sweep["f1"]
     )
-    ax.plot(t, precision, label="precision", color="#0072B2", lw=2.2)
+    masked = precision_drawn(precision, recall)
+    ax.plot(t, masked, label="precision", color="#0072B2", lw=2.2)
     ax.plot(t, recall, label="recall", color="#D55E00", lw=2.2)
     ax.plot(t, f1, label="F1", color="#009E73", lw=2.2, ls="--")
     banded = len(strategy.fold_thresholds) > 1
@@ -566,6 +567,12 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
         if window is not None and default is not None and default > window[1]
         else ""
     )
+    unflagged = (
+        " Precision is not drawn where no positive is flagged: there it is undefined, or 0 from "
+        "the few top-scored negatives."
+        if np.isnan(masked).any()
+        else ""
+    )
     return Figure(
         "threshold",
         title,
@@ -577,12 +584,24 @@ def figure_threshold(report: Report, strategy: StrategyResult) -> Figure:
             else "the folds' median tuned threshold"
         )
         + ("; the grey band is how far the folds' own tuned thresholds spread." if banded else ".")
-        + off_axis,
+        + off_axis
+        + unflagged,
         f"Line chart of precision, recall and F1 against the threshold for {strategy.label}; "
         + (f"the marked threshold is {marked:.3f}." if marked is not None else "")
         + off_axis,
         svg=_svg(fig, "threshold"),
     )
+
+
+def precision_drawn(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """Precision as the threshold figure draws it: not drawn (NaN) where no positive is flagged.
+
+    There precision is undefined (nothing flagged) or the 0 of a few top-scored negatives: a
+    drop to 0 that says nothing about the rows the threshold keeps. Only the picture changes;
+    the sweep's numbers are left as they are.
+    """
+    precision = np.asarray(precision, dtype=float)
+    return np.where(np.asarray(recall, dtype=float) > 0, precision, np.nan)
 
 
 def _threshold_title(strategy: StrategyResult, deployed) -> str:
@@ -643,37 +662,104 @@ def figure_resampling(illustration: Illustration) -> Figure:
     )
 
 
-def figure_boundary(illustration: Illustration, labels: dict[str, str]) -> Figure:
+@dataclass(frozen=True)
+class SurfaceLine:
+    """The level a decision surface is cut at: a strategy's tuned threshold, or 0.5 for want of one.
+
+    ``words`` names it in a title ("the threshold to deploy 0.899"); ``tuned`` is false for the
+    0.5 fallback, and ``why`` then says why no tuned threshold is drawn.
+    """
+
+    level: float
+    words: str
+    tuned: bool
+    why: str = ""
+
+
+def surface_lines(report: Report) -> dict[str, SurfaceLine]:
+    """The line to draw on each illustrated surface: the recommended strategy's threshold to
+    deploy, another strategy's tuned threshold (the folds' median), else 0.5, saying why."""
+    deployment = report.verdict.deployment
+    lines = {}
+    for s in report.results.strategies:
+        deployed = deployment.threshold if deployment and deployment.strategy == s.name else None
+        if deployed is not None:
+            lines[s.name] = SurfaceLine(
+                deployed, f"its tuned threshold {deployed:.3f} (the one to deploy)", tuned=True
+            )
+        elif s.score_kind == "anomaly score":
+            lines[s.name] = SurfaceLine(
+                0.5,
+                "0.5",
+                tuned=False,
+                why="its tuned threshold is on the raw anomaly score; the surface is rescaled",
+            )
+        elif s.threshold is not None:
+            lines[s.name] = SurfaceLine(
+                s.threshold, f"its tuned threshold {s.threshold:.3f} (folds' median)", tuned=True
+            )
+        else:
+            lines[s.name] = SurfaceLine(0.5, "0.5", tuned=False, why="it has no tuned threshold")
+    return lines
+
+
+def figure_boundary(
+    illustration: Illustration,
+    labels: dict[str, str],
+    lines: dict[str, SurfaceLine] | None = None,
+) -> Figure:
+    """Each illustrated model's probability surface, cut at its tuned threshold (``lines``;
+    0.5 where a strategy has none, and the title says so).
+
+    Always drawn at the full column width, one panel or two, so that its text is the size of
+    every other figure's wherever the picture is scaled to the column (the PDF).
+    """
     plt = _pyplot()
     names = list(illustration.surfaces)
-    width = WIDTH if len(names) > 1 else WIDTH * 0.62
+    lines = lines or {}
     fig, axes = plt.subplots(
-        1, len(names), figsize=(width, 4.2), squeeze=False, sharex=True, sharey=True
+        1, max(len(names), 2), figsize=(WIDTH, 4.2), squeeze=False, sharex=True, sharey=True
     )
-    findings = []
-    for ax, name in zip(axes[0], names, strict=True):
-        surface, finding = _draw_surface(ax, illustration, name, labels.get(name, name))
+    findings, fallbacks = [], []
+    for ax, name in zip(axes[0], names, strict=False):
+        line = lines.get(name) or SurfaceLine(0.5, "0.5", tuned=False, why="no threshold known")
+        surface, finding = _draw_surface(ax, illustration, name, labels.get(name, name), line)
         findings.append(finding)
+        if not line.tuned:
+            fallbacks.append(f"{_label(labels.get(name, name))}: {line.why}")
+    shown_axes = axes[0][: len(names)].tolist()
+    for ax in axes[0][len(names) :]:
+        ax.set_visible(False)
     axes[0][0].set_ylabel(_label(illustration.axes[1], 45))
     fig.supxlabel(_label(illustration.axes[0], 60), fontsize=11)
-    fig.colorbar(
-        surface, ax=axes[0].tolist(), label="predicted probability of positive", shrink=0.9
+    bar = fig.colorbar(
+        surface, ax=shown_axes, label="predicted probability of positive", shrink=0.9
     )
+    for level in sorted({(lines.get(n) or SurfaceLine(0.5, "", False)).level for n in names}):
+        bar.ax.axhline(level, color="black", lw=1.4)
     shown = " and ".join(_label(labels.get(n, n)) for n in names)
+    fallback_note = (
+        " The line is at 0.5 where no tuned threshold applies (" + "; ".join(fallbacks) + ")."
+        if fallbacks
+        else ""
+    )
     return _png_figure(
         fig,
         "boundary",
         "Decision surfaces: " + "; ".join(findings),
-        "Colour is the predicted probability of the positive class; the black line is where it "
-        "crosses 0.5 (absent when it never does). White dots are positives, grey dots negatives. "
-        + illustration.note,
+        "Colour is the predicted probability of the positive class; the black line is the "
+        "threshold each model is used at (the recommended strategy's threshold to deploy, the "
+        f"other's tuned threshold).{fallback_note} White dots are positives, grey dots "
+        "negatives. The surfaces come from models refitted on these two axes for the picture, "
+        "so the shares in the title are of the drawn training rows under that refit, not the "
+        "evaluated figures. " + illustration.note,
         f"Predicted-probability surfaces of {shown} over the two illustrated axes. "
         + "; ".join(findings)
         + ".",
     )
 
 
-def _draw_surface(ax, illustration: Illustration, name: str, label: str):
+def _draw_surface(ax, illustration: Illustration, name: str, label: str, line: SurfaceLine):
     grid = illustration.surfaces[name]
     points, y, _ = _drawn(illustration)
     surface = ax.contourf(
@@ -684,82 +770,93 @@ def _draw_surface(ax, illustration: Illustration, name: str, label: str):
         cmap="RdBu_r",
         alpha=0.8,
     )
-    crosses = float(np.nanmin(grid)) < 0.5 < float(np.nanmax(grid))
+    crosses = float(np.nanmin(grid)) < line.level < float(np.nanmax(grid))
     if crosses:
         ax.contour(
             illustration.grid_x,
             illustration.grid_y,
             grid,
-            levels=[0.5],
+            levels=[line.level],
             colors="black",
-            linewidths=1.2,
+            linewidths=1.4,
         )
     ax.scatter(*points[y == 0].T, s=5, c="#333333", alpha=0.25, lw=0)
     ax.scatter(*points[y == 1].T, s=16, c="#ffffff", edgecolors="black", lw=0.6)
     ax.set_title(_label(label), loc="left")
+    ax.text(
+        0.98,
+        0.03,
+        f"line: {'tuned ' if line.tuned else ''}threshold {line.level:.3f}"
+        if crosses
+        else f"never reaches {line.level:.3f}",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        bbox={"facecolor": "white", "alpha": 0.85, "lw": 0, "pad": 2},
+    )
     ax.set_xlim(illustration.grid_x.min(), illustration.grid_x.max())
     ax.set_ylim(illustration.grid_y.min(), illustration.grid_y.max())
     ax.grid(False)
-    if crosses:
-        positives, negatives = _shares_above_half(illustration, grid)
+    positives, negatives = shares_flagged(illustration, grid, line.level)
+    if crosses or positives or negatives:
         finding = (
-            f"{label} puts {positives:.0%} of the positives and {negatives:.0%} of the negatives "
-            "above 0.5"
+            f"{label} flags {positives:.0%} of the drawn positives and {negatives:.0%} of the "
+            f"drawn negatives at {line.words}"
         )
     else:
         finding = (
-            f"{label} never reaches 0.5 (highest {float(np.nanmax(grid)):.2f}), so at the default "
-            "threshold it flags nothing"
+            f"{label} never reaches {line.words} on this picture (highest "
+            f"{float(np.nanmax(grid)):.2f}), so it flags none of the drawn rows"
         )
     return surface, finding
 
 
-def _shares_above_half(illustration: Illustration, grid: np.ndarray) -> tuple[float, float]:
-    """Shares of the drawn positives and negatives whose nearest grid cell is above 0.5."""
+def shares_flagged(
+    illustration: Illustration, grid: np.ndarray, level: float
+) -> tuple[float, float]:
+    """Shares of the drawn positives and negatives whose nearest grid cell is at or above
+    ``level`` (the rows the figure draws, on the 2-D refit's surface)."""
     xs, ys = illustration.grid_x[0], illustration.grid_y[:, 0]
-    points = illustration.points
-    ix = np.clip(np.searchsorted(xs, points[:, 0]), 0, len(xs) - 1)
-    iy = np.clip(np.searchsorted(ys, points[:, 1]), 0, len(ys) - 1)
-    above = grid[iy, ix] >= 0.5
-    labels = illustration.labels
+    points, labels, _ = _drawn(illustration)
+    above = grid[_nearest(ys, points[:, 1]), _nearest(xs, points[:, 0])] >= level
     return _share(above[labels == 1]), _share(above[labels == 0])
+
+
+def _nearest(axis: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the nearest of the increasing ``axis`` values to each of ``values``."""
+    right = np.clip(np.searchsorted(axis, values), 1, len(axis) - 1)
+    left = right - 1
+    return np.where(np.abs(values - axis[left]) <= np.abs(axis[right] - values), left, right)
 
 
 def _share(flags: np.ndarray) -> float:
     return float(flags.mean()) if len(flags) else 0.0
 
 
+#: Fewest reliability points a panel draws a curve through (fewer: the panel says so).
+MIN_CALIBRATION_POINTS = 2
+
+
 def figure_calibration(report: Report) -> Figure:
+    """One reliability panel per probabilistic strategy, each on axes fitted to its own points
+    (square, so the diagonal stays the diagonal); a strategy with too few filled bins gets a
+    panel that says so instead of an empty-looking plot."""
     plt = _pyplot()
     results = report.results
     recommended = report.verdict.recommended.strategy
-    drawn = [s for s in _probabilistic(results) if s.curves.get("calibration")]
-    fig, ax = plt.subplots(figsize=(WIDTH, 4.6))
-    top = 0.0
-    for s in drawn:
-        calibration = s.curves["calibration"]
-        predicted, observed = thin(calibration["predicted"], calibration["observed"])
-        top = max(top, predicted.max(initial=0), observed.max(initial=0))
-        ax.plot(
-            predicted,
-            observed,
-            marker="o",
-            ms=4,
-            color=colour(s.name),
-            lw=line_width(s, recommended),
-            label=_legend_label(s, recommended, f" (Brier {s.metrics['brier'].value or 0:.3f})"),
-        )
-    limit = 1.0 if top > 0.6 else max(top * 1.1, 0.05)
-    ax.plot(
-        [0, limit], [0, limit], color=CHANCE_COLOUR, ls="--", lw=1.2, label="perfectly calibrated"
-    )
-    ax.set(
-        xlabel="mean predicted probability" + (" (axes zoomed)" if limit < 1 else ""),
-        ylabel="observed share of positives",
-        xlim=(0, limit),
-        ylim=(0, limit),
-    )
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False)
+    drawn = [s for s in _probabilistic(results) if "calibration" in s.curves]
+    columns = min(4, max(len(drawn), 1))
+    rows = int(np.ceil(len(drawn) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.6 * rows + 0.3), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_visible(False)
+    too_few = []
+    for ax, s in zip(axes.ravel(), drawn, strict=False):
+        ax.set_visible(True)
+        if not _draw_reliability(ax, s, s.name == recommended):
+            too_few.append(s.label)
+    fig.supxlabel("mean predicted probability (each panel's axes fit its points)", fontsize=11)
+    fig.supylabel("observed share of positives", fontsize=11)
     distorted = _named(results, report.verdict.distorted)
     if distorted:
         names = ", ".join(s.label for s in distorted[:-1])
@@ -767,17 +864,81 @@ def figure_calibration(report: Report) -> Figure:
         title = f"{names} over-state the risk"
     else:
         title = "No strategy strays far from plain logistic regression's calibration"
+    few_note = (
+        f" Too few filled bins to draw a curve for {', '.join(too_few)} (fewer than "
+        f"{MIN_CALIBRATION_POINTS} bins of {CALIBRATION_MIN_ROWS} or more rows): its scores "
+        "bunch at the ends."
+        if too_few
+        else ""
+    )
     return Figure(
         "calibration",
         f"Reliability: {title}",
-        "Each point is a bin of rows with similar predicted probability. Points below the "
-        "diagonal mean the model predicts more risk than it finds; resampling and class weights "
-        "do this while ranking (AUC) barely changes.",
-        "Reliability curves of the probabilistic strategies: "
+        "One panel per strategy; each point is a bin of rows with similar predicted probability, "
+        "and each panel's axes are fitted to its own points (the dashed diagonal is perfect "
+        "calibration). Points below the diagonal mean the model predicts more risk than it "
+        "finds; resampling and class weights do this while ranking (AUC) barely changes."
+        + few_note,
+        "Reliability curves of the probabilistic strategies, one panel each: "
         + "; ".join(f"{s.label}: Brier {s.metrics['brier'].value or 0:.3f}" for s in drawn)
         + ".",
         svg=_svg(fig, "calibration"),
     )
+
+
+#: Rows a calibration bin needs to be drawn (``metrics.calibration_points``' default).
+CALIBRATION_MIN_ROWS = 10
+
+
+def _draw_reliability(ax, s: StrategyResult, is_recommended: bool) -> bool:
+    """One strategy's reliability curve on axes fitted to its points; ``False`` (and a panel
+    saying why) when it has too few points to draw a curve through."""
+    from matplotlib.ticker import FuncFormatter
+
+    calibration = s.curves["calibration"]
+    predicted, observed = thin(calibration["predicted"], calibration["observed"])
+    brier = s.metrics["brier"].value if "brier" in s.metrics else None
+    heading = _wrap(_label(s.label, 40), 24) + (f"\nBrier {brier:.3f}" if brier is not None else "")
+    ax.set_title(heading, fontsize=10.5, loc="left", fontweight="bold" if is_recommended else None)
+    enough = len(predicted) >= MIN_CALIBRATION_POINTS
+    limit = calibration_limit(predicted, observed) if enough else 1.0
+    ax.plot([0, limit], [0, limit], color=CHANCE_COLOUR, ls="--", lw=1.1)
+    ax.set(xlim=(0, limit), ylim=(0, limit), aspect="equal")
+    ax.locator_params(nbins=3)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    if not enough:
+        where = f"\n(one bin, at {predicted[0]:.2f})" if len(predicted) == 1 else "\n(no bin)"
+        ax.text(
+            0.5,
+            0.55,
+            f"too few filled bins\nto draw a curve{where}",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#444444",
+        )
+        return False
+    ax.plot(
+        predicted,
+        observed,
+        marker="o",
+        ms=4,
+        color=colour(s.name),
+        lw=line_width(s, None) + (1.0 if is_recommended else 0.0),
+    )
+    return True
+
+
+def calibration_limit(predicted, observed) -> float:
+    """The upper end of a reliability panel's (square) axes: just past its largest point, on a
+    round value, never below 0.02 nor above 1."""
+    top = max(np.max(predicted, initial=0.0), np.max(observed, initial=0.0))
+    for step in (0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0):
+        limit = step * np.ceil(top * 1.08 / step)
+        if limit <= 5 * step:
+            return float(min(max(limit, 0.02), 1.0))
+    return 1.0
 
 
 def all_figures(report: Report) -> dict[str, Figure]:
@@ -798,5 +959,7 @@ def all_figures(report: Report) -> dict[str, Figure]:
         figures["resampling"] = figure_resampling(report.illustration)
         if report.illustration.surfaces:
             labels = {s.name: s.label for s in results.strategies}
-            figures["boundary"] = figure_boundary(report.illustration, labels)
+            figures["boundary"] = figure_boundary(
+                report.illustration, labels, surface_lines(report)
+            )
     return figures
