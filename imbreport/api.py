@@ -56,10 +56,12 @@ def analyze(
     ``"xgboost.recall=0.8"``; ``compare`` is a previous JSON report (a path or its parsed dict).
     Everything is checked before any file is read or the (slow) evaluation starts.
     """
+    # checked before the heavy imports: some of them read the environment (numpy.f2py reads
+    # SOURCE_DATE_EPOCH) and would fail first, as a bug instead of a usage error
+    config, gates, previous = check_options(options, fail_under, fail_over, compare, fail_if_worse)
     from imbreport.data import build_dataset, frame_sha256, load_dataset
     from imbreport.evaluate import evaluate
 
-    config, gates, previous = check_options(options, fail_under, fail_over, compare, fail_if_worse)
     started = time.perf_counter()
     if isinstance(data, str | os.PathLike):
         dataset = load_dataset(os.fspath(data), config.analysis, display_name=display_name)
@@ -172,7 +174,10 @@ def read_previous(
     if source is None:
         return None
     if isinstance(source, Mapping):
-        return validate_previous(dict(source), "given as a mapping")
+        previous = validate_previous(dict(source), "given as a mapping")
+        check_against_schema(previous, "given as a mapping")
+        check_numbers(previous, "given as a mapping")
+        return previous
     path = os.fspath(source)
     try:
         with open(path, encoding="utf-8") as stream:
@@ -187,7 +192,60 @@ def read_previous(
         ) from None
     previous = validate_previous(data, path)
     check_against_schema(previous, path)
+    check_numbers(previous, path)
     return previous
+
+
+def check_numbers(data: dict[str, Any], source: str) -> None:
+    """What a schema cannot say about a previous report: every number finite (``1e400`` parses
+    as infinity), metrics and their intervals within what a metric can be, counts that fit."""
+    problem = _number_problem(data)
+    if problem:
+        raise InputError(
+            f"The previous report '{source}' is not one imbreport wrote: {problem}. Give a JSON "
+            "file written by imbreport (-o result.json)."
+        )
+
+
+def _non_finite(node: Any, where: str = "") -> str | None:
+    """The path of the first number in ``node`` that is not finite, if any."""
+    import math
+
+    if isinstance(node, float) and not math.isfinite(node):
+        return where.lstrip("/") or "the top level"
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, value in children:
+        found = _non_finite(value, f"{where}/{key}")
+        if found:
+            return found
+    return None
+
+
+def _number_problem(data: dict[str, Any]) -> str | None:
+    found = _non_finite(data)
+    if found:
+        return f"{found} is not a finite number"
+    dataset = data["dataset"]
+    if not 0 <= dataset["positives"] <= dataset["rows_used"]:
+        return "dataset.positives is not between 0 and rows_used"
+    if not 0 <= dataset["prevalence"] <= 1:
+        return "dataset.prevalence is not between 0 and 1"
+    rate = dataset.get("sampling_rate", 1)
+    if rate is not None and not (isinstance(rate, int | float) and 1e-9 < rate <= 1):
+        return "dataset.sampling_rate is not in (0, 1]"
+    for strategy in data["strategies"]:
+        for table in (strategy.get("metrics") or {}, strategy.get("tuned_metrics") or {}):
+            for name, metric in table.items():
+                numbers = [metric.get("value"), *(metric.get("ci") or [])]
+                if any(isinstance(x, int | float) and not -1 <= x <= 1000 for x in numbers):
+                    return f"{strategy['name']}'s {name} is outside what the metric can be"
+    return None
 
 
 def _no_constant(name: str):

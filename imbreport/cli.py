@@ -97,11 +97,14 @@ def run_analysis(
 ) -> int:
     """The shared body of ``analyze`` and ``demo``: evaluate, render every output, return the code."""
     from imbreport.api import analyze
+    from imbreport.errors import ConfigError
     from imbreport.files import check_outputs
     from imbreport.render import output_format
 
     for path in outputs:
         output_format(path)  # an unknown extension is refused before anything runs
+    if "-" in outputs and (sys.stdout is None or sys.stdout.closed):
+        raise ConfigError("'-o -' writes the JSON to stdout, but stdout is closed.")
     check_outputs(outputs, inputs=(data_path, options.get("compare"), config_file()))
     report = analyze(
         data_path,
@@ -173,13 +176,36 @@ def write_outputs(
     for path, content in rendered:
         if path == "-":
             try:
-                sys.stdout.buffer.write(content)
-                sys.stdout.flush()
+                _to_stdout(content)
             except OSError as exc:
+                _silence_stdout()
                 written = " (the files were written)" if files else ""
                 raise EnvironmentFailure(
                     f"Could not write the JSON to stdout: {describe_os_error(exc)}{written}."
                 ) from None
+
+
+def _to_stdout(content: bytes) -> None:
+    """All of ``content`` on stdout: a write that takes only part of it is continued, and one
+    that takes nothing (a reader gone) is an error, never a silently cut JSON."""
+    import errno
+
+    remaining = memoryview(content)
+    while remaining:
+        written = sys.stdout.buffer.write(remaining)
+        if not written:
+            raise OSError(errno.EPIPE, "Broken pipe")
+        remaining = remaining[written:]
+    sys.stdout.buffer.flush()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def describe_outcome(report: Report, messages: Messages) -> None:

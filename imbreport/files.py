@@ -104,19 +104,30 @@ def write_all(items: Sequence[tuple[str, bytes]]) -> None:
     the temporaries are removed and moved outputs restored. Environment failures (disk full,
     permission denied) become an ``EnvironmentFailure`` naming the file and the cause."""
     temps: list[tuple[str, str]] = []
-    backups: list[tuple[str, str | None]] = []  # (output, hard link to its old file or None)
+    backups: list[tuple[str, str | None]] = []  # outputs moved: (output, link to its old file)
     current = None
     try:
         for current, content in items:
             temps.append((current, _write_temp(current, content)))
         for current, temp in temps:
-            backups.append((current, _keep_old(current)))
-            os.replace(temp, current)
+            backup = _keep_old(current)
+            try:
+                os.replace(temp, current)
+            except BaseException:
+                if backup is not None:
+                    _remove(backup)  # this output was not changed: nothing to put back
+                raise
+            backups.append((current, backup))
     except BaseException as exc:
-        _undo(temps, backups)
+        stuck = _undo(temps, backups)
         if isinstance(exc, OSError):
+            outcome = (
+                "No output was changed."
+                if not stuck
+                else f"These outputs could not be put back as they were: {', '.join(stuck)}."
+            )
             raise EnvironmentFailure(
-                f"Could not write '{current}': {describe_os_error(exc)}. No output was changed."
+                f"Could not write '{current}': {describe_os_error(exc)}. {outcome}"
             ) from exc
         raise
     for _, backup in backups:
@@ -174,17 +185,23 @@ def _keep_old(path: str) -> str | None:
     return backup
 
 
-def _undo(temps: list[tuple[str, str]], backups: list[tuple[str, str | None]]) -> None:
+def _undo(temps: list[tuple[str, str]], backups: list[tuple[str, str | None]]) -> list[str]:
+    """Put every moved output back as it was and remove the temporaries; the outputs that could
+    not be put back (their new content stays, and the old one in a ``.old`` file beside it)."""
+    stuck = []
     for path, backup in reversed(backups):
         try:
             if backup is None:  # there was no file: remove the new one
-                _remove(path)
+                os.unlink(path)
             else:
                 os.replace(backup, path)
-        except OSError:
+        except FileNotFoundError:
             pass
+        except OSError:
+            stuck.append(path)
     for _, temp in temps:
         _remove(temp)
+    return stuck
 
 
 def _remove(path: str) -> None:

@@ -96,6 +96,7 @@ def markdown_escape(value) -> str:
     """
     text = "" if value is None else str(value)
     text = re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    text = _CONTROL.sub("?", text)  # no terminal escapes for whoever runs `cat summary.md`
     text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("|", "\\|").replace("`", "\\`").replace("](", "]\\(")
@@ -103,6 +104,7 @@ def markdown_escape(value) -> str:
     return _escape_block_start(_unlinked(text))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: What GitHub turns into a notification or a link in a comment: @mentions (and e-mail
 #: addresses), #123 and GH-123 references, URLs and www. addresses.
 _LINKING = re.compile(r"(@)(?=\w)|(#)(?=\d)|(GH)(?=-\d)|(:)(?=//)|(www)(?=\.)", re.IGNORECASE)

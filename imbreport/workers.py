@@ -11,7 +11,9 @@ cores: the imports then slow the reading down as much.)
 from __future__ import annotations
 
 import os
+import signal
 import threading
+import time
 
 
 def count(n_jobs: int) -> int:
@@ -21,7 +23,13 @@ def count(n_jobs: int) -> int:
 
 
 def start(n_jobs: int) -> threading.Thread:
-    """Start ``n_jobs`` worker processes in a background thread; join it before the fits."""
+    """Start ``n_jobs`` worker processes in a background thread; join it before the fits.
+
+    While they are spawned, Ctrl-C and SIGHUP are ignored (for a moment, at most a few seconds),
+    so the workers inherit "ignore": a Ctrl-C or a closed terminal, which signal the whole process
+    group, then reach only the main process, which stops the workers itself (``stop``) instead of
+    each worker printing its own traceback.
+    """
 
     def run() -> None:
         from joblib import Parallel, delayed
@@ -32,8 +40,38 @@ def start(n_jobs: int) -> threading.Thread:
             pass
 
     thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    previous = _ignore(signal.SIGINT, signal.SIGHUP)
+    try:
+        thread.start()
+        _wait_for_spawn(n_jobs, thread)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return thread
+
+
+def _ignore(*signums: int) -> dict[int, object]:
+    """Ignore ``signums`` (on the main thread only); the previous handlers, to restore."""
+    previous = {}
+    for signum in signums:
+        try:
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
+        except ValueError:  # not the main thread: leave the signals as they are
+            pass
+    return previous
+
+
+def _wait_for_spawn(n_jobs: int, thread: threading.Thread, timeout: float = 5.0) -> None:
+    """Wait until loky has spawned ``n_jobs`` processes (or the warm-up ended, or ``timeout``)."""
+    from joblib.externals.loky import reusable_executor
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and thread.is_alive():
+        executor = getattr(reusable_executor, "_executor", None)
+        processes = getattr(executor, "_processes", None) or {}
+        if len(processes) >= n_jobs:
+            return
+        time.sleep(0.005)
 
 
 def ready() -> int:

@@ -284,7 +284,8 @@ def previous_report(tmp_path: Path, change) -> Path:
     report = json.loads((ROOT / "sample_reports" / "article.json").read_text("utf-8"))
     change(report)
     path = tmp_path / "previous.json"
-    path.write_text(json.dumps(report, allow_nan=True), encoding="utf-8")
+    text = json.dumps(report, allow_nan=True).replace('"__1e400__"', "1e400")  # parses as inf
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -300,8 +301,22 @@ def _metric(report) -> dict:
         (lambda r: _metric(r).update(value=float("nan")), "NaN"),
         (lambda r: _metric(r).update(ci=[float("-inf"), 1.0]), "Infinity"),
         (lambda r: r["dataset"].update(positives="fifty"), "positives"),
+        (lambda r: _metric(r).update(value="__1e400__"), "not a finite number"),
+        (lambda r: _metric(r).update(ci=[-1e200, 1e200]), "outside what the metric can be"),
+        (lambda r: r["dataset"].update(positives=10**6), "positives is not between"),
+        (lambda r: r["dataset"].update(sampling_rate=1e-320), "sampling_rate"),
     ],
-    ids=["string metric", "one-element interval", "NaN", "Infinity", "string count"],
+    ids=[
+        "string metric",
+        "one-element interval",
+        "NaN",
+        "Infinity",
+        "string count",
+        "1e400",
+        "huge interval",
+        "more positives than rows",
+        "tiny sampling rate",
+    ],
 )
 def test_a_malformed_previous_report_is_refused_up_front(tmp_path, change, fragment, no_work):
     previous = previous_report(tmp_path, change)
@@ -353,9 +368,33 @@ def test_the_api_refuses_non_finite_and_fractional_numbers():
     assert make_config(seed=np.int64(7)).analysis.seed == 7
 
 
-def test_a_bad_source_date_epoch_is_exit_2_before_the_run(tmp_path, no_work):
-    result = run(str(small_csv(tmp_path)), env={"SOURCE_DATE_EPOCH": "yesterday"})
-    assert_usage_error(result, "SOURCE_DATE_EPOCH")
+def test_a_bad_source_date_epoch_is_exit_2_before_the_run(tmp_path):
+    # a fresh process: numpy.f2py reads SOURCE_DATE_EPOCH when the engine is first imported
+    done = subprocess.run(
+        [sys.executable, "-m", "imbreport", "analyze", str(small_csv(tmp_path)), "-o", "r.json"],
+        cwd=tmp_path,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "yesterday"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("Error: SOURCE_DATE_EPOCH") and "Traceback" not in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_closed_stdout_for_json_is_refused_up_front(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "imbreport", "analyze", str(small_csv(tmp_path)), "-o", "-"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "stdout is closed" in done.stderr
 
 
 def test_out_of_memory_suggests_a_sample(tmp_path, monkeypatch):
@@ -501,10 +540,11 @@ def test_a_signal_while_workers_run_leaves_no_process_and_no_shm(
     )
     try:
         deadline = time.monotonic() + 120
-        while len(children(child.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not children(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first worker is being spawned: signal it while it imports
         assert children(child.pid), "the worker processes never started"
-        if signum == signal.SIGINT:  # Ctrl-C reaches the whole foreground group
+        time.sleep(0.3)
+        if signum in (signal.SIGINT, signal.SIGHUP):  # Ctrl-C, a closed terminal: the group
             os.killpg(child.pid, signum)
         else:
             child.send_signal(signum)
