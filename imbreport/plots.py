@@ -241,9 +241,9 @@ def figure_metrics_chart(report: Report) -> Figure:
 
     recommended = report.verdict.recommended.strategy
     shown = _named(report.results, report.verdict.ranking)
-    fig, ax = plt.subplots(figsize=(WIDTH, 1.3 + 0.62 * len(shown)))
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.3 + 0.5 * len(shown)))
     y = np.arange(len(shown))
-    height = 0.27
+    height = 0.24
     colours = [colour(s.name) for s in shown]
     for i, (key, _, shade) in enumerate(METRIC_BARS):
         metrics = [s.metric(key, True) for s in shown]
@@ -898,7 +898,7 @@ def _draw_reliability(ax, s: StrategyResult, is_recommended: bool) -> bool:
     calibration = s.curves["calibration"]
     predicted, observed = thin(calibration["predicted"], calibration["observed"])
     brier = s.metrics["brier"].value if "brier" in s.metrics else None
-    heading = _wrap(_label(s.label, 40), 24) + (f"\nBrier {brier:.3f}" if brier is not None else "")
+    heading = _wrap(_label(s.label, 40), 28) + (f"\nBrier {brier:.3f}" if brier is not None else "")
     ax.set_title(heading, fontsize=10.5, loc="left", fontweight="bold" if is_recommended else None)
     enough = len(predicted) >= MIN_CALIBRATION_POINTS
     limit = calibration_limit(predicted, observed) if enough else 1.0
