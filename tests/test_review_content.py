@@ -12,6 +12,7 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+from report_factory import make_report
 
 from imbreport import analyze, evaluate
 from imbreport.data import MAX_CODE_VALUES, build_dataset, integer_codes
@@ -19,7 +20,6 @@ from imbreport.model import TOP_FEATURES, Draws
 from imbreport.options import make_config
 from imbreport.recommend import workload
 from imbreport.render import render_html, render_json, render_markdown
-from tests.report_factory import make_report
 
 HOSTILE_COLUMN = "<script>alert(1)</script> & co"
 FAST = {"bootstrap": 100, "n_jobs": 1, "seed": 3}
