@@ -78,7 +78,10 @@ def evaluate(
             warming.join()
         runnable = [spec for spec in specs if spec.name not in unrunnable]
         processes = 1 if small else n_jobs
-        outcomes = run_all(runnable, plan, X, dataset.y, splits, processes, progress)
+        # small data: no joblib workers (their imports cost more than the fits), but a fork of
+        # this process, which has everything imported, shares the fits when cores allow
+        mapper = workers.forked_map if small and n_jobs > 1 else None
+        outcomes = run_all(runnable, plan, X, dataset.y, splits, processes, progress, mapper)
         fit_seconds = time.perf_counter() - fit_started
     finally:
         if warming is not None:

@@ -134,10 +134,12 @@ def model_matrix(dataset: Dataset) -> np.ndarray:
     return matrix
 
 
-def run_all(specs, plan: FitPlan, X, y, splits, n_jobs, progress) -> list[FoldOutcome]:
+def run_all(specs, plan: FitPlan, X, y, splits, n_jobs, progress, mapper=None) -> list[FoldOutcome]:
     """Every strategy fitted on every split, in this process (``n_jobs`` 1) or in workers;
     ``progress(done, total)`` after each. The heaviest strategies are handed out first, so no
-    worker finishes a long task alone at the end."""
+    worker finishes a long task alone at the end. In this process, ``mapper(function, tasks)``
+    (e.g. ``workers.forked_map``) may share the tasks with a forked copy; the outcomes are the
+    same, in the same order."""
     from joblib import Parallel, delayed
 
     groups = sorted(groups_sharing_rows(specs, plan), key=lambda g: min(s.cost for s in g))
@@ -149,6 +151,14 @@ def run_all(specs, plan: FitPlan, X, y, splits, n_jobs, progress) -> list[FoldOu
         outcomes = []
         # one BLAS thread a fit where it pays (as in the workers); all of them otherwise
         with threadpool_limits(plan.layout.threads):
+            if mapper is not None:
+                for group_outcomes in mapper(
+                    lambda task: fit_group(task[0], plan, X, y, task[1]), tasks
+                ):
+                    outcomes.extend(group_outcomes)
+                if progress:
+                    progress(total, total)
+                return outcomes
             for group, split in tasks:
                 outcomes.extend(fit_group(group, plan, X, y, split))
                 if progress:

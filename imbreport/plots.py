@@ -14,6 +14,7 @@ import base64
 import io
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -941,25 +942,38 @@ def calibration_limit(predicted, observed) -> float:
     return 1.0
 
 
-def all_figures(report: Report) -> dict[str, Figure]:
-    """Every figure the report shows, keyed by section id (missing where not applicable)."""
+def all_figures(report: Report, processes: int = 1) -> dict[str, Figure]:
+    """Every figure the report shows, keyed by section id (missing where not applicable);
+    with ``processes`` 2, half of them drawn by a forked copy of this process (the same
+    figures, byte for byte)."""
+    from imbreport.workers import forked_map
+
+    tasks = figure_tasks(report)
+    _pyplot()  # imported once, before any fork
+    drawn = forked_map(lambda task: task[1](), tasks, processes)
+    return {key: figure for (key, _), figure in zip(tasks, drawn, strict=True)}
+
+
+def figure_tasks(report: Report) -> list[tuple[str, Callable[[], Figure]]]:
+    """The figures the report shows, as (section id, drawing function), heaviest first."""
     results = report.results
-    figures = {"class-balance": figure_class_balance(report)}
+    tasks: list[tuple[str, Callable[[], Figure]]] = []
+    if report.illustration is not None and report.illustration.surfaces:
+        labels = {s.name: s.label for s in results.strategies}
+        lines = surface_lines(report)
+        tasks.append(("boundary", lambda: figure_boundary(report.illustration, labels, lines)))
+    if any("calibration" in s.curves for s in _probabilistic(results)):
+        tasks.append(("calibration", lambda: figure_calibration(report)))
     if any(s.ok for s in results.strategies):
-        figures["metrics-chart"] = figure_metrics_chart(report)
-        figures["confusion"] = figure_confusion(report)
+        tasks.append(("confusion", lambda: figure_confusion(report)))
+    if report.illustration is not None:
+        tasks.append(("resampling", lambda: figure_resampling(report.illustration)))
     if _probabilistic(results):
-        figures["curves"] = figure_curves(report)
+        tasks.append(("curves", lambda: figure_curves(report)))
+    if any(s.ok for s in results.strategies):
+        tasks.append(("metrics-chart", lambda: figure_metrics_chart(report)))
     focus = results.strategy(report.verdict.focus)
     if focus is not None and "threshold_sweep" in focus.curves:
-        figures["threshold"] = figure_threshold(report, focus)
-    if any("calibration" in s.curves for s in _probabilistic(results)):
-        figures["calibration"] = figure_calibration(report)
-    if report.illustration is not None:
-        figures["resampling"] = figure_resampling(report.illustration)
-        if report.illustration.surfaces:
-            labels = {s.name: s.label for s in results.strategies}
-            figures["boundary"] = figure_boundary(
-                report.illustration, labels, surface_lines(report)
-            )
-    return figures
+        tasks.append(("threshold", lambda: figure_threshold(report, focus)))
+    tasks.append(("class-balance", lambda: figure_class_balance(report)))
+    return tasks

@@ -139,7 +139,8 @@ class Renderer:
             from imbreport.plots import all_figures
             from imbreport.view import build_view
 
-            view = build_view(self.report, all_figures(self.report))
+            # two processes where the cores allow: the figures are half the HTML's time
+            view = build_view(self.report, all_figures(self.report, processes=_cores()))
             self._html = _environment().get_template("report.html").render(v=view)
         return self._html
 
@@ -155,6 +156,10 @@ class Renderer:
 
             return html_to_pdf(self.html(), self.report, paper or self.report.config.output.paper)
         raise ConfigError(f"Unknown format '{fmt}'.")
+
+
+def _cores() -> int:
+    return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 def render_html(report: Report) -> str:

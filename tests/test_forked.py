@@ -1,0 +1,89 @@
+"""``workers.forked_map`` (issue #17): small data's fits and the figures shared with a forked copy
+of the process — the same results in the same order, whatever happens to the child."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from imbreport.workers import forked_map
+
+FRESH_PROCESS = """
+import os
+from imbreport.workers import forked_map
+results = forked_map(lambda x: (x * x, os.getpid()), list(range(9)))
+assert [value for value, _ in results] == [x * x for x in range(9)], results
+pids = [pid for _, pid in results]
+assert pids[0::2] == [os.getpid()] * 5 and len(set(pids[1::2]) - {os.getpid()}) == 1, pids
+print("ok")
+"""
+
+
+def test_results_come_back_in_order_and_from_two_processes():
+    # a fresh process: in the test session other tests' threads may be alive (no fork then)
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_failing_child_is_replaced_by_the_parent():
+    parent = os.getpid()
+
+    def only_here(x):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return x + 1
+
+    assert forked_map(only_here, [1, 2, 3, 4]) == [2, 3, 4, 5]
+
+
+def test_an_unpicklable_result_falls_back_to_the_parent():
+    results = forked_map(lambda x: lambda: x, [1, 2, 3])
+    assert [make() for make in results] == [1, 2, 3]
+
+
+def test_no_fork_while_another_thread_runs():
+    parent = os.getpid()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        pids = {pid for pid in forked_map(lambda _: os.getpid(), range(6))}
+    finally:
+        stop.set()
+        other.join()
+    assert pids == {parent}
+
+
+def test_one_process_is_the_serial_loop():
+    assert forked_map(lambda x: os.getpid(), range(4), processes=1) == [os.getpid()] * 4
+
+
+def test_an_error_in_the_parent_kills_the_child_and_leaves_no_zombie():
+    parent = os.getpid()
+
+    def slow_child_failing_parent(x):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        import time
+
+        time.sleep(30)
+        return x
+
+    before = _children()
+    with pytest.raises(KeyboardInterrupt):
+        forked_map(slow_child_failing_parent, [1, 2])
+    assert _children() == before
+
+
+def _children() -> set[int]:
+    try:
+        text = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read()
+    except OSError:
+        return set()
+    return {int(pid) for pid in text.split()}
