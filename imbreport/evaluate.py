@@ -48,6 +48,10 @@ from imbreport.versions import library_versions
 #: 2.2 s in process against 3–4 s with workers; 10,000 rows × 33 columns with --holdout
 #: (330,000): 1.6 s of work, 2.8 s with workers; the 5,472-row page_blocks0 (274,000): equal.
 IN_PROCESS_CELLS = 400_000
+#: Up to this many cells the fits run in this process and a fork of it (measured on two cores:
+#: 10k rows × 33 columns × 5 folds 14 % faster than joblib's workers, 200k holdout 9 %; at 1M
+#: rows × 5 folds the two were equal, and joblib's workers start while the file is read).
+FORKED_CELLS = 40_000_000
 
 
 def evaluate(
@@ -59,7 +63,11 @@ def evaluate(
     started = time.perf_counter()
     specs = select_strategies(options.strategies)
     n_jobs = workers.count(options.n_jobs)
-    small = _cells(dataset, options) <= IN_PROCESS_CELLS
+    cells = _cells(dataset, options)
+    # up to FORKED_CELLS the fits are shared with a fork of this process (no imports to pay
+    # for, nothing to copy); beyond, joblib's workers (started early, in the background)
+    forking = n_jobs > 1 and cells <= FORKED_CELLS and workers.can_fork()
+    small = cells <= IN_PROCESS_CELLS or forking
     warming = None if small or n_jobs == 1 else workers.start(n_jobs)
     try:
         splits, notes = make_splits(dataset.y, options, dataset.group_ids)
@@ -78,9 +86,7 @@ def evaluate(
             warming.join()
         runnable = [spec for spec in specs if spec.name not in unrunnable]
         processes = 1 if small else n_jobs
-        # small data: no joblib workers (their imports cost more than the fits), but a fork of
-        # this process, which has everything imported, shares the fits when cores allow
-        mapper = workers.forked_map if small and n_jobs > 1 else None
+        mapper = workers.forked_map if forking else None
         outcomes = run_all(runnable, plan, X, dataset.y, splits, processes, progress, mapper)
         fit_seconds = time.perf_counter() - fit_started
     finally:

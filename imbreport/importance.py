@@ -29,11 +29,12 @@ from imbreport.splits import stratified_sample
 from imbreport.strategies import NegativeSampleClassifier
 
 #: Permutation importance is computed on at most this many held-out rows (prevalence kept) ...
-PERMUTATION_ROWS = 20_000
+PERMUTATION_ROWS = 10_000
 #: ... with this many shuffles per column ...
-PERMUTATION_REPEATS = 5
-#: ... and only while columns × rows × shuffles stays below this (a few seconds of scoring).
-PERMUTATION_CELLS = 5_000_000
+PERMUTATION_REPEATS = 3
+#: ... and only while columns × rows × shuffles stays below this (about a second of scoring:
+#: at 20,000 rows × 5 shuffles it took 3 s of a 200k-row report, issue #17).
+PERMUTATION_CELLS = 1_500_000
 #: Rows used to measure the spread of a linear model's inputs.
 SPREAD_ROWS = 50_000
 

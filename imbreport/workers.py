@@ -114,6 +114,11 @@ def release() -> None:
         pass
 
 
+def can_fork() -> bool:
+    """Whether ``forked_map`` would share its work now: fork exists, and no other thread runs."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
 def forked_map(function: Callable[[T], R], items: Sequence[T], processes: int = 2) -> list[R]:
     """``[function(item) for item in items]``, shared with one forked copy of this process.
 
@@ -129,8 +134,8 @@ def forked_map(function: Callable[[T], R], items: Sequence[T], processes: int = 
     and with no other thread running: the callers fork before their first fit or figure.
     """
     items = list(items)
-    alone = threading.active_count() == 1  # another thread could hold a lock the child needs
-    if processes < 2 or len(items) < 2 or not hasattr(os, "fork") or not alone:
+    # (another thread could hold a lock the child needs: then no fork)
+    if processes < 2 or len(items) < 2 or not can_fork():
         return [function(item) for item in items]
     theirs = list(range(1, len(items), 2))
     child, reader = _fork_child(function, [items[i] for i in theirs])
