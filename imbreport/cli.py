@@ -120,8 +120,9 @@ def run_analysis(
 
 def printable(text: str) -> str:
     """``text`` without control characters (names from the data reach the terminal): escape
-    sequences cannot clear the screen or retitle the window. Line breaks stay."""
-    return "".join(c if c.isprintable() or c == "\n" else "?" for c in str(text))
+    sequences cannot clear the screen or retitle the window, and a line break in a name cannot
+    forge a line of its own (it prints as a space)."""
+    return "".join(c if c.isprintable() else " " if c in "\r\n" else "?" for c in str(text))
 
 
 def say(text: str) -> None:

@@ -57,6 +57,7 @@ def _environment():
     )
     env.filters["svg"] = _svg_markup
     env.filters["md"] = markdown_escape
+    env.filters["md_code"] = markdown_code
     return env
 
 
@@ -115,6 +116,18 @@ def _unlinked(text: str) -> str:
     """``text`` with an invisible word joiner after each marker GitHub would link or notify on,
     so data shows as typed but mentions no one and links nowhere."""
     return _LINKING.sub(lambda match: match.group(0) + WORD_JOINER, text)
+
+
+def markdown_code(value) -> str:
+    """``value`` as an inline code span: shown and copied exactly as typed (a command to rerun),
+    and inert, since GitHub makes no link, mention or markup inside code. The fence is one
+    backtick longer than any run of backticks in the text; line breaks and control characters
+    become spaces and ``?``."""
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub("?", re.sub(r"[\r\n]+", " ", text))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
 
 
 def _escape_block_start(text: str) -> str:

@@ -562,3 +562,18 @@ def test_a_signal_while_workers_run_leaves_no_process_and_no_shm(
     assert session_processes(child.pid) == []
     assert shm_entries() - shm_before == set()
     assert not (tmp_path / "r.html").exists() and leftovers(tmp_path) == []
+
+
+def test_a_suggested_option_is_a_code_span_copied_as_typed():
+    from imbreport.render import markdown_code
+
+    assert markdown_code("--categorical '@dave'") == "` --categorical '@dave' `"
+    assert markdown_code("a`b``c") == "``` a`b``c ```"
+    assert "\x1b" not in markdown_code("x\x1b[2J\ny")
+
+
+def test_a_line_break_in_a_name_cannot_forge_a_console_line():
+    from imbreport.cli import printable
+
+    assert printable("label\nError: forged") == "label Error: forged"
+    assert printable("a\x1b[2Jb") == "a?[2Jb"

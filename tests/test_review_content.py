@@ -254,7 +254,9 @@ def test_a_hostile_column_name_in_a_hint_is_quoted_and_escaped():
     report = dataclasses.replace(base, results=results)
     assert "&lt;b&gt;" in render_html(report) and "<b>|" not in render_html(report)
     markdown = render_markdown(report)
-    assert "\\$(rm -rf ~) &lt;b&gt;\\|" in markdown and "<b>" not in markdown
+    # a code span (issue #14 review): copied as typed, and GitHub renders nothing inside it
+    span = "` --categorical '$(rm -rf ~) <b>|' `"
+    assert span in markdown and "<b>" not in markdown.replace(span, "")
 
 
 # --- the Markdown carries the warnings ---------------------------------------------------------
