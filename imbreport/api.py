@@ -127,9 +127,11 @@ def build_report(
     from imbreport.recommend import build_advice, judge, with_deployment
 
     verdict = judge(results)
+    model = None
     if verdict.recommended.strategy is not None:
-        threshold, features = deploy(results.dataset, config.analysis, verdict.recommended.strategy)
-        verdict = with_deployment(results, verdict, threshold, features)
+        deployed = deploy(results.dataset, config.analysis, verdict.recommended.strategy)
+        verdict = with_deployment(results, verdict, deployed.threshold, deployed.features)
+        model = deployed.model
     illustration, warnings = _illustration(results, verdict, config)
     report = Report(
         results=results,
@@ -141,6 +143,7 @@ def build_report(
         illustration=illustration,
         gates=evaluate_gates(results, verdict.recommended.strategy, gates),
         created=created_date(today=config.output.timings),
+        model=model,
     )
     if previous is None:
         return report

@@ -105,7 +105,13 @@ def run_analysis(
         output_format(path)  # an unknown extension is refused before anything runs
     if "-" in outputs and (sys.stdout is None or sys.stdout.closed):
         raise ConfigError("'-o -' writes the JSON to stdout, but stdout is closed.")
-    check_outputs(outputs, inputs=(data_path, options.get("compare"), config_file()))
+    save_model = options.pop("save_model", None)
+    if save_model is not None and not save_model.endswith(".skops"):
+        raise ConfigError(
+            f"--save-model writes a skops file: give a name ending in .skops, not '{save_model}'."
+        )
+    model_file = (save_model,) if save_model else ()
+    check_outputs(outputs + model_file, inputs=(data_path, options.get("compare"), config_file()))
     report = analyze(
         data_path,
         progress=messages.progress(),
@@ -113,7 +119,8 @@ def run_analysis(
         **options,
     )
     describe_data(report, messages)
-    write_outputs(report, outputs, options.get("paper"), messages)
+    report, model_files = _saved_model(report, save_model, messages)
+    write_outputs(report, outputs, options.get("paper"), messages, model_files)
     describe_outcome(report, messages)
     return report.return_code
 
@@ -159,8 +166,29 @@ def describe_data(report: Report, messages: Messages) -> None:
         )
 
 
+def _saved_model(report, path: str | None, messages: Messages):
+    """With ``--save-model``: the report recording the model's file and SHA-256, and the file to
+    write beside the reports (nothing when no strategy is recommended)."""
+    from dataclasses import replace
+
+    from imbreport.takeaway import save
+
+    if path is None:
+        return report, []
+    if report.model is None:
+        messages.info("Warning: no strategy is recommended, so no model was saved (--save-model).")
+        return report, []
+    blob, sha256 = save(report.model)
+    saved = {"file": os.path.basename(path), "sha256": sha256}
+    return replace(report, saved_model=saved), [(path, blob)]
+
+
 def write_outputs(
-    report: Report, outputs: tuple[str, ...], paper: str | None, messages: Messages
+    report: Report,
+    outputs: tuple[str, ...],
+    paper: str | None,
+    messages: Messages,
+    extra_files: list[tuple[str, bytes]] = (),
 ) -> None:
     """Render every output first (a failure leaves every file untouched), then write the files
     all-or-nothing; ``-`` goes to stdout last."""
@@ -170,7 +198,7 @@ def write_outputs(
 
     renderer = Renderer(report)
     rendered = [(path, renderer.render(output_format(path), paper)) for path in outputs]
-    files = [(path, content) for path, content in rendered if path != "-"]
+    files = [(path, content) for path, content in rendered if path != "-"] + list(extra_files)
     write_all(files)
     for path, _ in files:
         messages.info(f"Wrote {path}")
@@ -665,6 +693,14 @@ def main():
     default=None,
     metavar="N",
     help="Keep every positive and a random sample of negatives, N rows in all. [default: off]",
+)
+@click.option(
+    "--save-model",
+    default=None,
+    metavar="FILE.skops",
+    help="Also save the recommended strategy, fitted on every row and deciding at the deployed "
+    "threshold, as a scikit-learn estimator in skops format (see the README to load it). "
+    "[default: off]",
 )
 @click.option(
     "--max-input-size",

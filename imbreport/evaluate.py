@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from imbreport.options import AnalysisOptions
 from imbreport.registry import Correction, StrategySpec, select_strategies
 from imbreport.splits import Split, fitting_rows, inner_folds, make_splits, with_validation
 from imbreport.strategies import FeatureLayout
+from imbreport.takeaway import deployable
 from imbreport.thresholds import parse_objective
 from imbreport.versions import library_versions
 
@@ -348,11 +350,18 @@ def _out_of_bag_note(outcomes: list[FoldOutcome]) -> list[str]:
     return notes
 
 
-def deploy(
-    dataset: Dataset, options: AnalysisOptions, name: str
-) -> tuple[float | None, FeatureImportance]:
+class Deployed(NamedTuple):
+    """Strategy ``name`` fitted and tuned on every row: the threshold to deploy, what drives the
+    model, and the model to take away (``takeaway.deployable``; ``None`` if fitting failed)."""
+
+    threshold: float | None
+    features: FeatureImportance
+    model: Any = None
+
+
+def deploy(dataset: Dataset, options: AnalysisOptions, name: str) -> Deployed:
     """The threshold to deploy for strategy ``name`` (fitted and tuned on every row by the same
-    procedure as inside each training part), and what drives that fitted model."""
+    procedure as inside each training part), what drives that fitted model, and the model."""
     whole = [Split(0, 0, np.arange(len(dataset.y)), np.arange(0))]
     n_jobs = workers.count(options.n_jobs)
     plan = _fit_plan(dataset, options, whole, threads_per_fit=0 if n_jobs > 1 else 1)
@@ -362,4 +371,7 @@ def deploy(
     features = feature_importance(
         fitted.model, spec, dataset, X, dataset.y, fitted.held_out, options.seed
     )
-    return fitted.threshold, features
+    model = None
+    if fitted.model is not None:
+        model = deployable(fitted.model, dataset, fitted.threshold, spec.response_method)
+    return Deployed(fitted.threshold, features, model)

@@ -683,6 +683,12 @@ class Report:
     gates: tuple[GateResult, ...] = ()
     changes: Any = None  # ``compare.Changes`` since a previous run (``--compare``)
     created: str | None = None  # ISO date: SOURCE_DATE_EPOCH's, else the run's unless --no-timings
+    #: The recommended strategy fitted on every row, deciding at the deployed threshold: a
+    #: scikit-learn estimator that predicts on a frame of the data's columns (``None`` when
+    #: nothing is recommended). Not part of the JSON; ``saved_model`` says where it was saved.
+    model: Any = field(default=None, compare=False, repr=False)
+    #: ``{"file": name, "sha256": hex}`` of the model written by ``--save-model``.
+    saved_model: dict[str, str] | None = None
 
     @property
     def command(self) -> str:
@@ -716,6 +722,7 @@ class Report:
             "tool": {"name": "imbreport", "version": self.tool_version},
             "created": self.created,
             "command": self.command,
+            "saved_model": self.saved_model,
             "dataset": r.dataset.summary(),
             "protocol": r.protocol.to_dict(),
             "strategies": [s.to_dict() for s in r.strategies],

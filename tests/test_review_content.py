@@ -175,18 +175,18 @@ def test_coefficients_rank_the_feature_that_is_the_label_plus_noise_first(report
 def test_gain_ranks_it_first_for_xgboost_and_a_detector_is_skipped_with_its_reason():
     config = make_config(target="label", n_jobs=1)
     dataset = build_dataset(review_frame(), config.analysis)
-    _, gain = evaluate.deploy(dataset, config.analysis, "xgboost")
+    gain = evaluate.deploy(dataset, config.analysis, "xgboost").features
     assert gain.method == "share of the total gain"
     assert gain.weights[0].column == "signal"
     assert sum(w.value for w in gain.weights) == pytest.approx(1.0)
-    _, forest = evaluate.deploy(dataset, config.analysis, "isolation_forest")
+    forest = evaluate.deploy(dataset, config.analysis, "isolation_forest").features
     assert forest.weights == () and "no per-feature weights" in forest.skipped
 
 
 def test_smote_with_categories_names_its_inputs_through_every_encoding():
     config = make_config(target="label", n_jobs=1)
     dataset = build_dataset(review_frame(), config.analysis)
-    _, found = evaluate.deploy(dataset, config.analysis, "smote")
+    found = evaluate.deploy(dataset, config.analysis, "smote").features
     assert found.skipped is None and found.weights[0].feature == "signal"
     assert any(w.feature == f"{HOSTILE_COLUMN} = green" for w in found.weights)
 
@@ -198,7 +198,7 @@ def test_permutation_importance_only_on_rows_the_fit_held_out(report, monkeypatc
     monkeypatch.setattr(evaluate, "LARGE_TRAINING_PART", 100)
     config = make_config(target="label", n_jobs=1)
     dataset = build_dataset(review_frame(), config.analysis)
-    _, found = evaluate.deploy(dataset, config.analysis, "logreg")
+    found = evaluate.deploy(dataset, config.analysis, "logreg").features
     assert found.permutation and found.permutation[0].feature == "signal"
     assert found.permutation[0].value > 0 and "held out" in found.permutation_note
 
