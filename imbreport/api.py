@@ -33,6 +33,16 @@ class Report(values.Report):
 
         write_report(self, path, **options)
 
+    def model_for(self, strategy: str):
+        """Any evaluated strategy fitted on every row, deciding at its own threshold tuned on every
+        row by the same procedure (as ``model`` is for the recommended one); ``None`` if it
+        cannot be fitted on this data."""
+        from imbreport.evaluate import deploy
+        from imbreport.registry import check_names
+
+        check_names((strategy,))
+        return deploy(self.results.dataset, self.config.analysis, strategy).model
+
     def _repr_html_(self) -> str:
         from imbreport.render import render_html
 

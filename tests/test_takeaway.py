@@ -124,3 +124,16 @@ def test_save_model_needs_a_skops_name_and_a_recommendation(tmp_path):
     assert result.exit_code == 0, result.output
     assert "no model was saved" in result.stderr and not (tmp_path / "n.skops").exists()
     assert json.loads((tmp_path / "n.json").read_text())["saved_model"] is None
+
+
+def test_any_evaluated_strategy_on_request(report):
+    name = "xgboost" if report.verdict.recommended.strategy != "xgboost" else "logreg"
+    other = report.model_for(name)
+    data = frame(100, seed=6)
+    assert other is not None and other.threshold != pytest.approx(report.model.threshold)
+    scores = other.predict_proba(data)[:, 1]
+    assert np.array_equal(other.predict(data), (scores >= other.threshold).astype(int))
+    from imbreport.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        report.model_for("random_forest")
