@@ -717,7 +717,10 @@ def main():
 )
 @analysis_options(read_pyproject=True)
 def analyze(data, **kwargs):
-    """Evaluate every imbalance strategy on DATA (a CSV file, optionally .gz) and write reports.
+    """Evaluate every imbalance strategy on DATA and write reports.
+
+    DATA is a CSV file (optionally gzip, bzip2 or xz compressed), a Parquet file, or a folder
+    of Parquet files (a partitioned table).
 
     \b
     Examples:

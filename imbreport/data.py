@@ -94,7 +94,10 @@ class CsvText:
 
 
 def load_dataset(path: str, config: AnalysisOptions, display_name: str | None = None) -> Dataset:
-    """Read ``path`` and return the validated ``Dataset`` described by ``config``."""
+    """Read ``path`` (a CSV file, optionally compressed; a Parquet file or a folder of them) and
+    return the validated ``Dataset`` described by ``config``."""
+    if is_parquet(path):
+        return _load_parquet(path, config, display_name)
     sep, decimal = _delimiter_options(config.sep, config.decimal)
     raw = _read_bytes(path, config.max_input_size)
     with ThreadPoolExecutor(max_workers=1) as background:
@@ -266,6 +269,86 @@ def _delimiter_options(sep: str | None, decimal: str) -> tuple[str | None, str]:
             "separated by ';' (try --sep ';' --decimal ',')."
         )
     return sep, decimal
+
+
+# --- Parquet ------------------------------------------------------------------------------------
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def is_parquet(path: str) -> bool:
+    """A ``.parquet`` file, a file that starts with Parquet's magic bytes, or a folder holding
+    ``.parquet`` files (a partitioned table)."""
+    if os.path.isdir(path):
+        return bool(_parquet_parts(path))
+    if path.lower().endswith(PARQUET_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _parquet_parts(folder: str) -> list[str]:
+    """The Parquet files of a folder, at any depth (hive partitions), sorted."""
+    parts = []
+    for root, _, names in os.walk(folder):
+        parts += [os.path.join(root, n) for n in names if n.lower().endswith(PARQUET_SUFFIXES)]
+    return sorted(parts)
+
+
+def _load_parquet(path: str, config: AnalysisOptions, display_name: str | None) -> Dataset:
+    """A Parquet table through the same checks and rules as a CSV's frame (``build_dataset``)."""
+    import pyarrow.parquet as pq
+
+    parts = _parquet_parts(path) if os.path.isdir(path) else [path]
+    if not os.path.exists(path):
+        raise InputError(f"The data file '{path}' does not exist.")
+    try:
+        stored = sum(os.path.getsize(p) for p in parts)
+        text = sum(pq.ParquetFile(p).metadata.serialized_size for p in parts)
+        expanded = sum(
+            meta.row_group(i).total_byte_size
+            for meta in (pq.ParquetFile(p).metadata for p in parts)
+            for i in range(meta.num_row_groups)
+        )
+        if max(stored, expanded + text) > config.max_input_size:
+            raise InputError(_too_large("The Parquet data, uncompressed,", config.max_input_size))
+        frame = pd.read_parquet(path, engine="pyarrow")
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow's errors have no common base class worth naming
+        raise InputError(
+            f"'{path}' cannot be read as Parquet ({type(exc).__name__}: {str(exc)[:200]})."
+        ) from None
+    notes = [
+        f"--{name} applies to CSV files; it was ignored for this Parquet data."
+        for name, value in (("sep", config.sep), ("encoding", config.encoding))
+        if value is not None
+    ]
+    return build_dataset(
+        frame,
+        config,
+        source_name=display_name
+        if display_name is not None
+        else os.path.basename(path.rstrip("/")),
+        sha256=_parts_sha256(path, parts),
+        warnings=notes,
+    )
+
+
+def _parts_sha256(path: str, parts: list[str]) -> str:
+    """A file's SHA-256; for a folder, the SHA-256 of each part's relative name and digest."""
+    if not os.path.isdir(path):
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = hashlib.sha256()
+    for part in parts:
+        with open(part, "rb") as handle:
+            inner = hashlib.file_digest(handle, "sha256").hexdigest()
+        digest.update(f"{os.path.relpath(part, path)}\0{inner}\n".encode())
+    return digest.hexdigest()
 
 
 # --- bytes, compression, encoding --------------------------------------------------------------
