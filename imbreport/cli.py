@@ -698,9 +698,9 @@ def main():
     "--save-model",
     default=None,
     metavar="FILE.skops",
-    help="Also save the recommended strategy, fitted on every row and deciding at the deployed "
-    "threshold, as a scikit-learn estimator in skops format (see the README to load it). "
-    "[default: off]",
+    help="Also save the recommended strategy, fitted on all the data as in each training part "
+    "and deciding at the deployed threshold, as a scikit-learn estimator in skops format (see "
+    "the README to load it). [default: off]",
 )
 @click.option(
     "--max-input-size",

@@ -20,6 +20,7 @@ skops (``save``), not pickle.
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -28,6 +29,10 @@ from imbreport.model import Dataset
 
 #: The float type of the model matrix (as ``fitting.model_matrix``).
 MATRIX_DTYPE = np.float64
+
+
+class UnseenCategoryWarning(UserWarning):
+    """A frame given to the model holds categories the data it was fitted on never held."""
 
 
 class FrameToMatrix(TransformerMixin, BaseEstimator):
@@ -58,7 +63,17 @@ class FrameToMatrix(TransformerMixin, BaseEstimator):
             )
         for i, name in enumerate(self.categorical, start=len(self.numeric)):
             known = pd.Index(list((self.categories or {}).get(name, ())))
-            codes = known.get_indexer(frame[name].to_numpy(dtype=object)).astype(MATRIX_DTYPE)
+            values = frame[name].to_numpy(dtype=object)
+            codes = known.get_indexer(values).astype(MATRIX_DTYPE)
+            unseen = int(((codes < 0) & pd.notna(values)).sum())
+            if unseen:
+                warnings.warn(
+                    f"{unseen:,} value(s) of '{name}' are categories the data never held; "
+                    "they are treated as missing values, which the model handles as its "
+                    "pipeline does (XGBoost, for one, routes them like a known category).",
+                    UnseenCategoryWarning,
+                    stacklevel=2,
+                )
             codes[codes < 0] = np.nan  # missing, or a category the data never held
             matrix[:, i] = codes
         return matrix

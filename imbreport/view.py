@@ -380,7 +380,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         warnings=list(report.warnings),
         config=[(k, _config_value(k, v)) for k, v in report.config.to_dict().items()],
         source_path=ds.source_path or ds.source_name,
-        command=report.command,
+        command=_command_lines(report.command),
         versions=list(results.versions.items()),
         timings=_timings(results.timings) if report.config.output.timings else None,
         figures=figures,
@@ -462,7 +462,12 @@ def _key_numbers(s: StrategyResult, prevalence: float) -> tuple[KeyNumber, ...]:
     """PR-AUC, recall and precision of the recommendation, each with what it means in rows."""
     c = s.tuned_confusion
     found = f"finds {c['tp']:,} of {c['tp'] + c['fn']:,} positives" if c else ""
-    flagged = f"{c['tp']:,} of {c['tp'] + c['fp']:,} flagged rows are positive" if c else ""
+    flagged = (
+        f"{c['tp']:,} of {c['tp'] + c['fp']:,} flagged rows are positive; each fold at its tuned "
+        "threshold"
+        if c
+        else ""
+    )
     rows = (
         ("PR-AUC", cell(s.metrics["pr_auc"]), f"chance level {prevalence:.3f}"),
         ("Recall", cell(s.metric("recall", True)), f"{found}; each fold at its tuned threshold"),
@@ -665,10 +670,16 @@ def _folds(results: Results, folds: FoldFigures | None, deployed: float | None):
     )
     if pr_auc.low is not None and pr_auc.high is not None:
         size = int(np.median([row.rows for row in folds.rows]))
+        positives = int(np.median([row.positives for row in folds.rows]))
         text += (
             f"PR-AUC ranged from {pr_auc.low:.3f} to {pr_auc.high:.3f} across the "
             f"{len(folds.rows)} splits: on a new batch of about {size:,} rows, expect a figure "
             "anywhere in a range like that."
+            if positives >= FEW_FOLD_POSITIVES
+            else f"PR-AUC ranged from {pr_auc.low:.3f} to {pr_auc.high:.3f} across the "
+            f"{len(folds.rows)} splits, but each split held only about {positives} positives, "
+            "too few for the spread to show what a new batch may bring: read the pooled 95% "
+            "interval instead."
         )
     return FoldsView(
         label=chosen.label,
@@ -877,6 +888,37 @@ UNSET = {
 }
 
 
+#: Below this many positives per split, the folds' spread says little about a new batch.
+FEW_FOLD_POSITIVES = 30
+
+#: The timings' keys in words.
+TIMING_NAMES = {
+    "load_seconds": "reading the data",
+    "fit_seconds": "fitting every strategy on every split",
+    "measure_seconds": "measuring (intervals, chance tests)",
+    "evaluate_seconds": "evaluation in all",
+    "illustrate_seconds": "2-D illustrations",
+    "strategies": "fitting",
+}
+
+
+def _command_lines(command: str) -> str:
+    """The command one option per line with ``\\`` continuations: a narrow page then never breaks
+    a line inside an option or a value, and the copied text still runs in a shell."""
+    import shlex
+
+    words = shlex.split(command)
+    lines, current = [], [shlex.quote(w) for w in words[:3]]
+    for word in words[3:]:
+        if word.startswith("--"):
+            lines.append(" ".join(current))
+            current = ["  " + word]
+        else:
+            current.append(shlex.quote(word))
+    lines.append(" ".join(current))
+    return " \\\n".join(lines)
+
+
 def _config_value(name: str, value) -> str:
     """An option's value in words: yes/no, 'all cores', sizes in units, what an unset one means."""
     if value is None or value == []:
@@ -895,8 +937,9 @@ def _config_value(name: str, value) -> str:
 def _timings(timings: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for key, value in timings.items():
+        name = TIMING_NAMES.get(key, key)
         if isinstance(value, dict):
-            rows.extend((f"{key}: {k}", f"{v:.2f} s") for k, v in value.items())
+            rows.extend((f"{name}: {k}", f"{v:.2f} s") for k, v in value.items())
         else:
-            rows.append((key, f"{value:.2f} s"))
+            rows.append((name, f"{value:.2f} s"))
     return rows

@@ -143,3 +143,17 @@ def test_a_dataframe_gets_a_digest_of_its_contents():
     changed.loc[1, "a"] = 2.5
     assert frame_sha256(changed) != digest
     assert frame_sha256(frame.rename(columns={"a": "b"})) != digest
+
+
+def test_the_appendix_command_breaks_only_between_options():
+    from imbreport.view import _command_lines
+
+    command = (
+        "imbreport analyze '../my data.csv' --target label --positive-label 'yes please' "
+        "--categorical a --folds 5 --strategies logreg,smote"
+    )
+    shown = _command_lines(command)
+    lines = shown.split("\n")
+    assert all(line.endswith(" \\") for line in lines[:-1])
+    assert all(line.lstrip().startswith("--") for line in lines[1:])
+    assert shlex.split(shown.replace("\\\n", " ")) == shlex.split(command)  # still runs as is
