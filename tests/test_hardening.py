@@ -517,7 +517,20 @@ def parallel_csv(tmp_path_factory) -> Path:
     return path
 
 
+#: The command, with the fits in joblib's worker processes (as on large data) or in a fork.
+ENGINES = {
+    "fork": [sys.executable, "-m", "imbreport"],
+    "joblib": [
+        sys.executable,
+        "-c",
+        "import sys, imbreport.evaluate as e; e.FORKED_CELLS = 0; "
+        "from imbreport.cli import main; sys.argv[0] = 'imbreport'; main()",
+    ],
+}
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("engine", ["joblib", "fork"])
 @pytest.mark.parametrize(
     "signum, code, word",
     [
@@ -528,11 +541,11 @@ def parallel_csv(tmp_path_factory) -> Path:
     ids=["HUP", "TERM", "INT"],
 )
 def test_a_signal_while_workers_run_leaves_no_process_and_no_shm(
-    parallel_csv, tmp_path, signum, code, word
+    parallel_csv, tmp_path, signum, code, word, engine
 ):
     shm_before = shm_entries()
     child = subprocess.Popen(
-        [sys.executable, "-m", "imbreport", "analyze", str(parallel_csv), "-o", "r.html"],
+        [*ENGINES[engine], "analyze", str(parallel_csv), "-o", "r.html"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
