@@ -139,8 +139,7 @@ def say(text: str) -> None:
 
 def config_file() -> str | None:
     """The configuration file this run reads, if any (an output must not replace it)."""
-    source = click.get_current_context().meta.get(CONFIG_PATH)
-    return source
+    return click.get_current_context().meta.get(CONFIG_PATH)
 
 
 def describe_data(report: Report, messages: Messages) -> None:

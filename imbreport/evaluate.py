@@ -69,11 +69,13 @@ def evaluate(
     # up to FORKED_CELLS the fits are shared with a fork of this process (no imports to pay
     # for, nothing to copy); beyond, joblib's workers (started early, in the background)
     forking = n_jobs > 1 and cells <= FORKED_CELLS and workers.can_fork()
-    small = cells <= IN_PROCESS_CELLS or forking
-    warming = None if small or n_jobs == 1 else workers.start(n_jobs)
+    in_process = cells <= IN_PROCESS_CELLS or forking
+    warming = None if in_process or n_jobs == 1 else workers.start(n_jobs)
     try:
         splits, notes = make_splits(dataset.y, options, dataset.group_ids)
-        plan = _fit_plan(dataset, options, splits, threads_per_fit=1 if n_jobs > 1 or small else 0)
+        plan = _fit_plan(
+            dataset, options, splits, threads_per_fit=1 if n_jobs > 1 or in_process else 0
+        )
         if plan.tuning.possible and plan.tuning.validation_fraction is not None:
             fraction = plan.tuning.validation_fraction
             splits = [
@@ -87,7 +89,7 @@ def evaluate(
         if warming is not None:
             warming.join()
         runnable = [spec for spec in specs if spec.name not in unrunnable]
-        processes = 1 if small else n_jobs
+        processes = 1 if in_process else n_jobs
         mapper = workers.forked_map if forking else None
         outcomes = run_all(runnable, plan, X, dataset.y, splits, processes, progress, mapper)
         fit_seconds = time.perf_counter() - fit_started

@@ -113,25 +113,75 @@ class FitPlan:
         return self.layout.seed
 
 
-def model_matrix(dataset: Dataset) -> np.ndarray:
-    """One float matrix for the pipelines: numeric columns, then categorical columns as integer
-    codes (NaN where missing).
+class UnseenCategoryWarning(UserWarning):
+    """A frame given to the model holds categories the data it was fitted on never held."""
+
+
+class FrameToMatrix(TransformerMixin, BaseEstimator):
+    """A DataFrame with the data's feature columns → one float matrix for the pipelines: numeric
+    columns, then categorical columns as integer codes of the data's categories (NaN where
+    missing, and for a category the data never held, with an ``UnseenCategoryWarning``).
 
     The codes only rename the category strings (nothing is learned from the target or from other
-    rows), and numbers make encoding, slicing and shipping to worker processes fast.
+    rows), and numbers make encoding, slicing and shipping to worker processes fast. The engine
+    builds its matrix with it (``model_matrix``), and the model to take away starts with it, so
+    a new frame is encoded exactly as the data was. Columns are found by name.
     """
-    import pandas as pd
 
-    matrix = np.empty(
-        (len(dataset.y), len(dataset.numeric) + len(dataset.categorical)), MATRIX_DTYPE
-    )
-    for i, name in enumerate(dataset.numeric):
-        matrix[:, i] = dataset.X[name].to_numpy(dtype=np.float64, na_value=np.nan)
-    for i, name in enumerate(dataset.categorical, start=len(dataset.numeric)):
-        codes = pd.Categorical(dataset.X[name]).codes.astype(MATRIX_DTYPE)
-        codes[codes < 0] = np.nan
-        matrix[:, i] = codes
-    return matrix
+    def __init__(self, numeric=(), categorical=(), categories=None):
+        self.numeric = numeric
+        self.categorical = categorical
+        self.categories = categories
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> FrameToMatrix:
+        """The encoding of ``dataset``: its feature columns and each categorical one's categories."""
+        import pandas as pd
+
+        categories = {
+            name: tuple(pd.Categorical(dataset.X[name]).categories) for name in dataset.categorical
+        }
+        return cls(tuple(dataset.numeric), tuple(dataset.categorical), categories)
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def transform(self, X):
+        import pandas as pd
+
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        columns = [*self.numeric, *self.categorical]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"The frame lacks the model's feature column(s): {', '.join(map(str, missing))}."
+            )
+        matrix = np.empty((len(frame), len(columns)), MATRIX_DTYPE)
+        for i, name in enumerate(self.numeric):
+            matrix[:, i] = pd.to_numeric(frame[name], errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+        for i, name in enumerate(self.categorical, start=len(self.numeric)):
+            known = pd.Index(list((self.categories or {}).get(name, ())))
+            column = frame[name]
+            codes = known.get_indexer(column).astype(MATRIX_DTYPE)
+            unseen = int(((codes < 0) & column.notna().to_numpy()).sum())
+            if unseen:
+                pywarnings.warn(
+                    f"{unseen:,} value(s) of '{name}' are categories the data never held; "
+                    "they are treated as missing values, which the model handles as its "
+                    "pipeline does (XGBoost, for one, routes them like a known category).",
+                    UnseenCategoryWarning,
+                    stacklevel=2,
+                )
+            codes[codes < 0] = np.nan  # missing, or a category the data never held
+            matrix[:, i] = codes
+        return matrix
+
+
+def model_matrix(dataset: Dataset) -> np.ndarray:
+    """The data's feature columns as the pipelines' float matrix (``FrameToMatrix``)."""
+    return FrameToMatrix.of(dataset).transform(dataset.X)
 
 
 def run_all(specs, plan: FitPlan, X, y, splits, n_jobs, progress, mapper=None) -> list[FoldOutcome]:

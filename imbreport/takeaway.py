@@ -10,88 +10,29 @@ deploy:
                              threshold=<the deployed threshold>)
 
 ``predict_proba`` (or ``decision_function`` for the Isolation Forest) gives the score the report's
-figures are computed from; ``predict`` compares it with the deployed threshold. ``FrameToMatrix``
-turns a frame into the model matrix exactly as the engine does (``fitting.model_matrix``):
-numeric columns as floats, categorical columns as codes of the categories seen in the data; a
-category the data never held counts as missing, as a missing value does in the data. Saved with
-skops (``save``), not pickle.
+figures are computed from; ``predict`` compares it with the deployed threshold.
+``fitting.FrameToMatrix`` turns a frame into the model matrix with the very code the engine
+uses (``fitting.model_matrix``). Saved with skops (``save``), not pickle.
 """
 
 from __future__ import annotations
 
 import hashlib
-import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
+from imbreport.fitting import FrameToMatrix, UnseenCategoryWarning  # noqa: F401  (re-exported)
 from imbreport.model import Dataset
-
-#: The float type of the model matrix (as ``fitting.model_matrix``).
-MATRIX_DTYPE = np.float64
-
-
-class UnseenCategoryWarning(UserWarning):
-    """A frame given to the model holds categories the data it was fitted on never held."""
-
-
-class FrameToMatrix(TransformerMixin, BaseEstimator):
-    """A DataFrame with the data's feature columns → the engine's model matrix."""
-
-    def __init__(self, numeric=(), categorical=(), categories=None):
-        self.numeric = numeric
-        self.categorical = categorical
-        self.categories = categories
-
-    def fit(self, X=None, y=None):
-        return self
-
-    def transform(self, X):
-        import pandas as pd
-
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-        columns = [*self.numeric, *self.categorical]
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"The frame lacks the model's feature column(s): {', '.join(map(str, missing))}."
-            )
-        matrix = np.empty((len(frame), len(columns)), MATRIX_DTYPE)
-        for i, name in enumerate(self.numeric):
-            matrix[:, i] = pd.to_numeric(frame[name], errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
-        for i, name in enumerate(self.categorical, start=len(self.numeric)):
-            known = pd.Index(list((self.categories or {}).get(name, ())))
-            values = frame[name].to_numpy(dtype=object)
-            codes = known.get_indexer(values).astype(MATRIX_DTYPE)
-            unseen = int(((codes < 0) & pd.notna(values)).sum())
-            if unseen:
-                warnings.warn(
-                    f"{unseen:,} value(s) of '{name}' are categories the data never held; "
-                    "they are treated as missing values, which the model handles as its "
-                    "pipeline does (XGBoost, for one, routes them like a known category).",
-                    UnseenCategoryWarning,
-                    stacklevel=2,
-                )
-            codes[codes < 0] = np.nan  # missing, or a category the data never held
-            matrix[:, i] = codes
-        return matrix
 
 
 def deployable(model, dataset: Dataset, threshold: float | None, response_method: str):
     """The estimator to take away: ``model`` (fitted on the model matrix of ``dataset``) behind a
     ``FrameToMatrix``, deciding at ``threshold`` (its default threshold where none was tuned)."""
-    import pandas as pd
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
     from sklearn.pipeline import Pipeline
 
-    categories = {
-        name: tuple(pd.Categorical(dataset.X[name]).categories) for name in dataset.categorical
-    }
-    columns = FrameToMatrix(tuple(dataset.numeric), tuple(dataset.categorical), categories)
-    whole = Pipeline([("columns", columns), ("model", model)])
+    whole = Pipeline([("columns", FrameToMatrix.of(dataset)), ("model", model)])
     if threshold is None:
         threshold = float(model[-1].cut_) if response_method == "decision_function" else 0.5
     chosen = FixedThresholdClassifier(

@@ -68,12 +68,9 @@ def _ignore(*signums: int) -> dict[int, object]:
 
 def _wait_for_spawn(n_jobs: int, thread: threading.Thread, timeout: float = 5.0) -> None:
     """Wait until loky has spawned ``n_jobs`` processes (or the warm-up ended, or ``timeout``)."""
-    from joblib.externals.loky import reusable_executor
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and thread.is_alive():
-        executor = getattr(reusable_executor, "_executor", None)
-        processes = getattr(executor, "_processes", None) or {}
+        processes = getattr(_pool(), "_processes", None) or {}
         if len(processes) >= n_jobs:
             return
         time.sleep(0.005)
@@ -92,9 +89,7 @@ def stop() -> None:
     """Kill joblib's worker processes now (Ctrl-C, SIGTERM, SIGHUP): none is left behind holding
     the caller's pipes and memory."""
     try:
-        from joblib.externals.loky import reusable_executor
-
-        executor = getattr(reusable_executor, "_executor", None)
+        executor = _pool()
         if executor is not None:
             executor.shutdown(wait=True, kill_workers=True)
     except Exception:  # stopping anyway
@@ -105,13 +100,18 @@ def release() -> None:
     """Let joblib's worker processes exit now, in the background (the interpreter would otherwise
     wait for them at exit). A later analysis in the same process starts new ones."""
     try:
-        from joblib.externals.loky import reusable_executor
-
-        executor = getattr(reusable_executor, "_executor", None)
+        executor = _pool()
         if executor is not None:
             executor.shutdown(wait=False)
     except Exception:  # an optimisation only
         pass
+
+
+def _pool():
+    """joblib's reusable pool of worker processes, or ``None`` when none was started."""
+    from joblib.externals.loky import reusable_executor
+
+    return getattr(reusable_executor, "_executor", None)
 
 
 def can_fork() -> bool:
