@@ -103,7 +103,6 @@ def check_options(
     threshold objective's grammar, the gates against the selected strategies, and the previous
     report. Returns the ``Config``, the parsed gates and the previous report (or ``None``)."""
     from imbreport.gates import check_selected, parse_gates
-    from imbreport.registry import STRATEGY_NAMES
     from imbreport.reproducible import source_date
     from imbreport.thresholds import parse_objective
 
@@ -111,8 +110,8 @@ def check_options(
     source_date()  # a bad SOURCE_DATE_EPOCH is an error now, not after the run
     analysis = config.analysis
     parse_objective(analysis.threshold_objective, analysis.cost_fp, analysis.cost_fn)
-    gates = parse_gates(fail_under, fail_over, STRATEGY_NAMES)
-    check_selected(gates, analysis.strategies)
+    gates = parse_gates(fail_under, fail_over, None)
+    check_selected(gates, analysis.strategies, analysis.score, analysis.only_scores)
     if fail_if_worse and compare is None:
         raise ConfigError(
             "--fail-if-worse needs --compare PREVIOUS.json (the run to compare with)."
@@ -151,7 +150,7 @@ def build_report(
         tool_version=__version__,
         warnings=results.warnings + warnings,
         illustration=illustration,
-        gates=evaluate_gates(results, verdict.recommended.strategy, gates),
+        gates=evaluate_gates(results, _gated(verdict, config.analysis), gates),
         created=created_date(today=config.output.timings),
         model=model,
     )
@@ -161,6 +160,14 @@ def build_report(
     return replace(report, changes=changes)
 
 
+def _gated(verdict, analysis) -> str | None:
+    """What a gate naming no strategy reads: the recommended strategy, or with --only-scores
+    the one score column."""
+    if analysis.only_scores and len(analysis.score) == 1:
+        return analysis.score[0]
+    return verdict.recommended.strategy
+
+
 def _illustration(results, verdict, config: Config):
     """The 2-D illustration (``None`` and a warning when it cannot be drawn: it must never sink
     the report), and the time it took in ``results.timings``."""
@@ -168,6 +175,8 @@ def _illustration(results, verdict, config: Config):
 
     started = time.perf_counter()
     illustration, warnings = None, ()
+    if config.analysis.only_scores:
+        return illustration, warnings  # nothing was fitted: nothing to illustrate
     try:
         illustration = illustrate(
             results.dataset, verdict.recommended.strategy, config.analysis.seed

@@ -408,7 +408,7 @@ class GateType(click.ParamType):
         if isinstance(value, GateSpec):
             return value
         try:
-            return parse_gate(str(value), self.direction, STRATEGIES)
+            return parse_gate(str(value), self.direction, None)
         except ConfigError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -687,6 +687,37 @@ def main():
     "row are always kept together. [default: none]",
 )
 @click.option(
+    "--score",
+    multiple=True,
+    metavar="COLUMN",
+    help="A column holding an existing model's scores (higher = more likely positive; "
+    "repeatable): a row of the leaderboard, compared with every strategy; never a feature. "
+    "The scores must be out-of-sample for these rows. [default: none]",
+)
+@click.option(
+    "--only-scores",
+    is_flag=True,
+    default=False,
+    help="Evaluate the --score columns alone and fit nothing (the fast weekly audit). "
+    "[default: off]",
+)
+@click.option(
+    "--segment",
+    multiple=True,
+    metavar="COLUMN",
+    help="Report figures per group of this column (numbers cut into quartiles; repeatable) "
+    "and flag groups where recall or precision falls distinguishably below the rest. "
+    "[default: none]",
+)
+@click.option(
+    "--time",
+    default=None,
+    metavar="COLUMN",
+    help="A date/time or ordinal column: every evaluated row is later than every row its model "
+    "learned from (forward-chaining folds; --holdout takes the latest rows); not a feature. "
+    "[default: random stratified splits]",
+)
+@click.option(
     "--sample",
     type=click.IntRange(*RANGES["sample"]),
     default=None,
@@ -729,7 +760,8 @@ def analyze(data, **kwargs):
     """
     options, messages, debug = _collect(kwargs)
     outputs = options.pop("outputs") or ("report.html",)
-    options["categorical"] = tuple(options["categorical"])
+    for key in ("categorical", "score", "segment"):
+        options[key] = tuple(options[key])
     guarded(lambda: run_analysis(data, outputs, options, messages), debug)
 
 

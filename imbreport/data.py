@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from imbreport.columns import drop_roles, read_roles, time_hint
 from imbreport.errors import ConfigError, InputError
 from imbreport.grouping import describe as describe_groups
 from imbreport.grouping import row_groups
@@ -164,11 +165,18 @@ def build_dataset(
         )
 
     declared = _group_labels(frame, config.groups, target)
-    features = frame.drop(columns=[target] + ([config.groups] if config.groups else []))
+    roles = read_roles(frame, target, config.score, config.segment, config.time)
+    features = drop_roles(
+        frame.drop(columns=[target] + ([config.groups] if config.groups else [])),
+        config.score,
+        config.time,
+    )
     X, numeric, categorical, dropped, feature_warnings = prepare_features(
         features, config.categorical
     )
     warnings.extend(feature_warnings)
+    hint = time_hint(features, dropped, config.time)
+    warnings.extend([hint] if hint else [])
     if not numeric and not categorical:
         reasons = "; ".join(f"'{c}': {r}" for c, r in dropped.items()) or "none given"
         raise InputError(
@@ -180,6 +188,7 @@ def build_dataset(
     if config.sample is not None and config.sample < len(y):
         X, y, sampling_rate, kept = _sample_negatives(X, y, config.sample, config.seed)
         declared = None if declared is None else declared[kept]
+        roles = roles.take(kept)
         rows_dropped["sampled out (--sample)"] = rows_read - sum(rows_dropped.values()) - len(y)
         warnings.append(
             f"--sample {config.sample}: every positive kept, {sampling_rate:.2%} of negatives "
@@ -214,6 +223,7 @@ def build_dataset(
         duplicate_rows=groups.duplicate_rows,
         conflicting_copies=groups.conflicting_copies,
         integer_codes=codes,
+        roles=roles,
     )
 
 

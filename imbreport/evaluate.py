@@ -38,6 +38,7 @@ from imbreport.measure import EvaluatedRows, measure
 from imbreport.model import Dataset, FeatureImportance, Protocol, Results
 from imbreport.options import AnalysisOptions
 from imbreport.registry import Correction, StrategySpec, select_strategies
+from imbreport.scored import in_sample_warnings, score_notes, score_outcomes, score_specs
 from imbreport.splits import Split, fitting_rows, inner_folds, make_splits, with_validation
 from imbreport.strategies import FeatureLayout
 from imbreport.takeaway import deployable
@@ -63,16 +64,17 @@ def evaluate(
 ) -> Results:
     """Run every selected strategy under the protocol and measure it with intervals."""
     started = time.perf_counter()
-    specs = select_strategies(options.strategies)
+    specs = [] if options.only_scores else select_strategies(options.strategies)
+    existing = score_specs(dataset)
     n_jobs = workers.count(options.n_jobs)
-    cells = _cells(dataset, options)
+    cells = _cells(dataset, options) if specs else 0
     # up to FORKED_CELLS the fits are shared with a fork of this process (no imports to pay
     # for, nothing to copy); beyond, joblib's workers (started early, in the background)
     forking = n_jobs > 1 and cells <= FORKED_CELLS and workers.can_fork()
     in_process = cells <= IN_PROCESS_CELLS or forking
     warming = None if in_process or n_jobs == 1 else workers.start(n_jobs)
     try:
-        splits, notes = make_splits(dataset.y, options, dataset.group_ids)
+        splits, notes = make_splits(dataset.y, options, dataset.group_ids, dataset.roles.time)
         plan = _fit_plan(
             dataset, options, splits, threads_per_fit=1 if n_jobs > 1 or in_process else 0
         )
@@ -82,16 +84,19 @@ def evaluate(
                 with_validation(s, dataset.y, fraction, options.seed, dataset.group_ids)
                 for s in splits
             ]
-        notes += _fitting_notes(dataset.y, splits, plan.tuning, specs)
+        notes += _fitting_notes(dataset.y, splits, plan.tuning, specs) + score_notes(dataset)
+        notes += _time_notes(dataset, splits)
         unrunnable = _unrunnable(specs, dataset.y, splits)
         fit_started = time.perf_counter()
-        X = model_matrix(dataset)
-        if warming is not None:
-            warming.join()
-        runnable = [spec for spec in specs if spec.name not in unrunnable]
-        processes = 1 if in_process else n_jobs
-        mapper = workers.forked_map if forking else None
-        outcomes = run_all(runnable, plan, X, dataset.y, splits, processes, progress, mapper)
+        outcomes = score_outcomes(dataset, splits, plan.objective, plan.tuning.possible)
+        if specs:
+            X = model_matrix(dataset)
+            if warming is not None:
+                warming.join()
+            runnable = [spec for spec in specs if spec.name not in unrunnable]
+            processes = 1 if in_process else n_jobs
+            mapper = workers.forked_map if forking else None
+            outcomes += run_all(runnable, plan, X, dataset.y, splits, processes, progress, mapper)
         fit_seconds = time.perf_counter() - fit_started
     finally:
         if warming is not None:
@@ -102,7 +107,7 @@ def evaluate(
     evaluated = EvaluatedRows.of(dataset, splits, plan.objective)
     notes += _evaluation_notes(evaluated, dataset.sampling_rate)
     strategies, draws = measure(
-        specs,
+        specs + existing,
         outcomes,
         unrunnable,
         evaluated,
@@ -119,7 +124,7 @@ def evaluate(
         dataset=dataset,
         protocol=_protocol(dataset, options, plan, splits, evaluated, notes),
         strategies=strategies,
-        warnings=_warnings(dataset, positives, strategies),
+        warnings=_warnings(dataset, positives, strategies) + in_sample_warnings(strategies),
         versions=library_versions(),
         timings={
             "fit_seconds": round(fit_seconds, 3),
@@ -175,6 +180,7 @@ def _protocol(dataset, options, plan: FitPlan, splits, evaluated: EvaluatedRows,
         threshold_tuning=plan.tuning.describe(),
         grouped_by=_grouped_by(dataset),
         tuned_metric=plan.objective.tuned_metric,
+        ordered_by=dataset.roles.time_column,
     )
 
 
@@ -187,11 +193,32 @@ def _held_out_share(options: AnalysisOptions, splits, rows: int) -> float | None
 
 
 def _grouped_by(dataset: Dataset) -> str | None:
-    if dataset.group_ids is None:
+    if dataset.group_ids is None or dataset.roles.time is not None:
         return None
     if dataset.group_column is not None:
         return f"the groups of the '{dataset.group_column}' column"
     return "identical feature rows (exact copies)"
+
+
+def _time_notes(dataset: Dataset, splits: list[Split]) -> list[str]:
+    """The protocol note of a time split: what was learned from and what evaluated, when."""
+    order = dataset.roles.time
+    if order is None:
+        return []
+    first_test = min(order[s.test].min() for s in splits)
+    learned_only = int((order < first_test).sum())
+    shape = (
+        "the latest rows held out"
+        if len(splits) == 1
+        else f"{len(splits)} forward-chaining folds (expanding window: each fold learns from every "
+        "earlier block)"
+    )
+    return [
+        f"Time order ('{dataset.roles.time_column}'): {shape}; every evaluated row is later than "
+        "every row its model and threshold learned from (thresholds tuned inside the earlier "
+        f"rows). The earliest {learned_only:,} rows are only learned from, never evaluated. "
+        "Exact copies of a row at different times are treated as separate events."
+    ]
 
 
 def _warnings(dataset: Dataset, positives: int, strategies) -> tuple[str, ...]:

@@ -532,20 +532,26 @@ def _fit_then_tune_out_of_bag(pipeline, X_train, y_train, objective):
     scores replaces the inner cross-validation's three extra forests. ``None`` where the
     majority is too small for out-of-bag scores (every tree draws nearly every row).
     """
-    from sklearn.model_selection import TunedThresholdClassifierCV
-
     model = pipeline.fit(X_train, y_train)
     scores = model[-1].oob_scores_  # computed by the fit (the default cut is read from them)
     if scores is None:
         return None
+    return model, threshold_for_scores(scores, y_train, objective)
+
+
+def threshold_for_scores(scores: np.ndarray, y: np.ndarray, objective) -> float:
+    """The threshold on known out-of-sample ``scores`` of rows labelled ``y`` that best meets
+    ``objective`` (scikit-learn's ``TunedThresholdClassifierCV`` searching over them)."""
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
     tuner = TunedThresholdClassifierCV(
         _known_scores(scores),
         scoring=objective.scorer(),
         response_method="decision_function",
         cv="prefit",
         refit=False,
-    ).fit(X_train, y_train)
-    return model, float(tuner.best_threshold_)
+    ).fit(np.zeros((len(scores), 1)), y)
+    return float(tuner.best_threshold_)
 
 
 def _known_scores(scores: np.ndarray):

@@ -23,6 +23,7 @@ from imbreport.model import (
     Results,
     metric_as_gated,
 )
+from imbreport.registry import STRATEGY_NAMES
 
 UNDER, OVER = "under", "over"
 OPTION_OF = {UNDER: "--fail-under", OVER: "--fail-over"}
@@ -47,8 +48,9 @@ class GateSpec:
         return f"{OPTION_OF[self.direction]} {self.text}"
 
 
-def parse_gate(text: str, direction: str, strategies: Collection[str]) -> GateSpec:
-    """Parse ``METRIC=VALUE`` or ``STRATEGY.METRIC=VALUE``; ``strategies`` are the valid names."""
+def parse_gate(text: str, direction: str, strategies: Collection[str] | None) -> GateSpec:
+    """Parse ``METRIC=VALUE`` or ``STRATEGY.METRIC=VALUE``; ``strategies`` are the valid names
+    (``None``: not checked yet — score columns are known only with the other options)."""
     text = text.strip()
     target, sep, limit_text = text.partition("=")
     if not sep or not target.strip() or not limit_text.strip():
@@ -60,7 +62,7 @@ def parse_gate(text: str, direction: str, strategies: Collection[str]) -> GateSp
     prefix, metric, limit_text = prefix.strip(), metric.strip(), limit_text.strip()
     strategy = None if prefix in ("", RECOMMENDED) else prefix
     _check_name("metric", metric, METRIC_KEYS, text)
-    if strategy is not None:
+    if strategy is not None and strategies is not None:
         _check_name("strategy", strategy, strategies, text)
     limit = _parse_limit(limit_text, text)
     _check_direction(metric, direction)
@@ -82,11 +84,30 @@ def parse_gates(
     return tuple(specs)
 
 
-def check_selected(specs: Iterable[GateSpec], selected: Collection[str] | None) -> None:
-    """A gate on a named strategy needs that strategy among ``--strategies`` (``None`` = all)."""
+def check_selected(
+    specs: Iterable[GateSpec],
+    selected: Collection[str] | None,
+    scores: Collection[str] = (),
+    only_scores: bool = False,
+) -> None:
+    """A gate names a strategy among ``--strategies`` (``None`` = all) or a score column
+    (``scores``); with ``--only-scores`` it names a score column, or there is only one."""
+    specs = list(specs)
+    names = [*STRATEGY_NAMES, *scores] if not only_scores else list(scores)
+    for spec in specs:
+        if spec.strategy is not None:
+            kind = "strategy or score column" if scores else "strategy"
+            _check_name(kind, spec.strategy, names, spec.text)
+        elif only_scores and len(scores) > 1:
+            raise ConfigError(
+                f"Gate '{spec.option}' names no score column, and --only-scores evaluates "
+                f"{len(scores)}: write e.g. {scores[0]}.{spec.metric}=…"
+            )
     if selected is None:
         return
     for spec in specs:
+        if spec.strategy in scores:
+            continue
         if spec.strategy is not None and spec.strategy not in selected:
             raise ConfigError(
                 f"Gate '{spec.option}' names strategy '{spec.strategy}', which --strategies leaves "

@@ -110,6 +110,9 @@ def measure(
         test_share=_test_share(evaluated),
         pooled_scores={name: inp.scores[0] for name, inp in boot_inputs.items()},
         labels=evaluated.y,
+        pooled_decisions={name: inp.tuned_pred[0] for name, inp in boot_inputs.items()},
+        rows=np.flatnonzero(evaluated.position >= 0),
+        negative_weight=evaluated.weight,
     )
     return tuple(final), draws
 
@@ -218,7 +221,7 @@ def _measure_strategy(spec, mine, ev: EvaluatedRows, note: str | None):
         # a constant scorer: each fold's prior differs in the last digits, which would make a
         # ranking out of nothing; one constant gives PR-AUC = prevalence and ROC-AUC = 0.5
         scores[:] = scores.mean()
-    probabilistic = spec.score_kind != "anomaly score"
+    probabilistic = spec.score_kind in ("probability", "constant")
     ranked = [m.RankedScores(ev.y, s, ev.weight) for s in scores]  # one sort per repeat
     ranking = _mean_over_repeats([r.ranking_metrics(probabilistic) for r in ranked])
     default_values = {
@@ -312,6 +315,11 @@ def _strategy_result(
     notes = [note] if note else []
     if spec.score_kind == "anomaly score":
         notes.append("Thresholds are on the anomaly-score scale, not probabilities.")
+    if spec.score_kind == "score":
+        notes.append(
+            "Its values are not probabilities (some lie outside 0–1): no calibration, Brier "
+            "score or log-loss; thresholds are on the column's own scale."
+        )
     failed = [o.tuning_failed for o in outcomes if o.tuning_failed]
     if failed:
         notes.append(
@@ -332,6 +340,8 @@ def _strategy_result(
         curves=curves,
         notes=tuple(notes),
         seconds=float(sum(o.seconds for o in outcomes)),
+        column=spec.name if spec.existing else None,
+        hue=spec.colour if spec.existing else None,
     )
 
 

@@ -15,9 +15,12 @@ from typing import Any
 import numpy as np
 
 from imbreport.options import Config, command_line
-from imbreport.registry import METRIC_KEYS  # noqa: F401  (re-exported: the metric names)
+from imbreport.registry import (
+    METRIC_KEYS,  # noqa: F401  (re-exported: the metric names)
+    colour,
+)
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 #: How "beats chance" is tested (the JSON's ``chance.method``).
 CHANCE_METHOD = (
@@ -29,6 +32,32 @@ CHANCE_METHOD = (
 THRESHOLD_FREE = ("pr_auc", "roc_auc", "brier", "log_loss")
 #: Metrics where lower is better.
 LOWER_IS_BETTER = ("brier", "log_loss")
+
+
+@dataclass(frozen=True)
+class RoleColumns:
+    """Columns with a role other than feature (``columns.py`` reads them): a model's scores,
+    segments and time order, one value per row of the dataset."""
+
+    scores: dict[str, np.ndarray] = field(default_factory=dict)  # column → float scores
+    score_kinds: dict[str, str] = field(default_factory=dict)  # "probability" | "score"
+    segments: dict[str, np.ndarray] = field(default_factory=dict)  # column → label per row
+    segment_kinds: dict[str, str] = field(default_factory=dict)  # column → how it was binned
+    time: np.ndarray | None = None  # float64 order key (nanoseconds for dates)
+    time_kind: str | None = None  # "date" | "number"
+    time_column: str | None = None
+
+    def take(self, rows: np.ndarray) -> RoleColumns:
+        """The same columns for the rows ``rows`` only (``--sample``)."""
+        return RoleColumns(
+            {c: v[rows] for c, v in self.scores.items()},
+            dict(self.score_kinds),
+            {c: v[rows] for c, v in self.segments.items()},
+            dict(self.segment_kinds),
+            None if self.time is None else self.time[rows],
+            self.time_kind,
+            self.time_column,
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +91,7 @@ class Dataset:
     integer_codes: dict[str, tuple[float, ...]] = field(default_factory=dict)
     #: The data file's path as given on the command line (the title shows only its name).
     source_path: str | None = None
+    roles: RoleColumns = field(default_factory=lambda: RoleColumns())
 
     @property
     def rows_used(self) -> int:
@@ -159,10 +189,23 @@ class StrategyResult:
     curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: A score column's entry (``--score``): the column it reads, and its colour.
+    column: str | None = None
+    hue: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def colour(self) -> str:
+        """Its fixed colour in every figure and table."""
+        return self.hue or colour(self.name)
+
+    @property
+    def existing(self) -> bool:
+        """An existing model's scores (``--score``), not a strategy fitted here."""
+        return self.column is not None
 
     @property
     def threshold_spread(self) -> tuple[float, float] | None:
@@ -182,6 +225,7 @@ class StrategyResult:
             "status": self.status,
             "reason": self.reason,
             "score_kind": self.score_kind,
+            "column": self.column,
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "threshold": {
                 "value": rounded(self.threshold),
@@ -270,6 +314,8 @@ class Protocol:
     grouped_by: str | None = None
     #: The metric at the tuned threshold the objective maximises (``None``: a cost); not in JSON.
     tuned_metric: str | None = None
+    #: The ``--time`` column the splits follow (``None``: random stratified splits).
+    ordered_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,6 +331,7 @@ class Protocol:
             "evaluated_rows": self.evaluated_rows,
             "threshold_tuning": self.threshold_tuning,
             "grouped_by": self.grouped_by,
+            "ordered_by": self.ordered_by,
             "notes": list(self.notes),
         }
 
@@ -342,6 +389,11 @@ class Draws:
     #: strategy → its out-of-fold scores of the evaluated rows (the first repeat), and their labels
     pooled_scores: dict[str, np.ndarray] = field(default_factory=dict)
     labels: np.ndarray | None = None
+    #: strategy → its out-of-fold decisions at each split's tuned threshold (the first repeat)
+    pooled_decisions: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the dataset row of each evaluated column, and the weight of each evaluated negative
+    rows: np.ndarray | None = None
+    negative_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -630,6 +682,9 @@ class Verdict:
     workload: Workload | None = None
     #: What drives the recommended model (its fit on all rows).
     features: FeatureImportance | None = None
+    #: Each score column against the recommended strategy (or, with only score columns, the
+    #: best of them): paired PR-AUC differences, Holm-adjusted over the score columns.
+    existing: tuple[Comparison, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -728,6 +783,7 @@ class Report:
             "strategies": [s.to_dict() for s in r.strategies],
             "comparisons": [c.to_dict() for c in v.comparisons],
             "corrections": [c.to_dict() for c in v.corrections],
+            "score_columns": [c.to_dict() for c in v.existing],
             "recommended": {
                 **v.recommended.to_dict(),
                 "undecided": list(v.undecided),

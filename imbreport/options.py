@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from imbreport.errors import ConfigError
-from imbreport.registry import check_names
+from imbreport.registry import STRATEGY_NAMES, check_names
 
 #: 2 GiB of CSV text: about 7M rows, some 12 GB once parsed and fitted.
 DEFAULT_MAX_INPUT_SIZE = 2 << 30
@@ -49,6 +49,11 @@ class AnalysisOptions:
     decimal: str = "."
     #: The most bytes read from the data file, and the most its text may have once decompressed.
     max_input_size: int = DEFAULT_MAX_INPUT_SIZE
+    #: Columns holding an existing model's scores: leaderboard rows, never features.
+    score: tuple[str, ...] = ()
+    only_scores: bool = False  # evaluate the score columns alone, fit nothing
+    segment: tuple[str, ...] = ()  # columns whose groups of rows get their own figures
+    time: str | None = None  # a date/time or ordinal column: forward-chaining splits
 
 
 PAPER_SIZES = ("a4", "letter")
@@ -110,7 +115,7 @@ def make_config(**options: Any) -> Config:
             f"Unknown option(s): {', '.join(unknown)}. Valid options: "
             f"{', '.join(sorted(OPTION_NAMES))}."
         )
-    for key in ("categorical", "strategies"):
+    for key in ("categorical", "strategies", "score", "segment"):
         if isinstance(options.get(key), list | str):
             value = options[key]
             options[key] = tuple(value.split(",")) if isinstance(value, str) else tuple(value)
@@ -128,7 +133,42 @@ def make_config(**options: Any) -> Config:
     output = OutputOptions(**{k: v for k, v in options.items() if k in output_names})
     if analysis.strategies is not None:
         check_names(analysis.strategies)
+    _check_roles(analysis)
     return Config(analysis, output)
+
+
+def _check_roles(options: AnalysisOptions) -> None:
+    """Score, segment and time options that cannot go together."""
+    if options.only_scores and not options.score:
+        raise ConfigError("--only-scores evaluates score columns: name at least one with --score.")
+    if options.time is not None and options.groups is not None:
+        raise ConfigError(
+            "--time and --groups cannot be combined: a time split keeps the order of rows, a "
+            "group split keeps rows together; choose the one your review needs."
+        )
+    if options.time is not None and options.repeats > 1:
+        raise ConfigError(
+            "--repeats needs random splits; with --time the splits follow the time order and "
+            "would repeat identically."
+        )
+    seen: dict[str, str] = {}
+    named = [(c, "--score") for c in options.score] + [(c, "--segment") for c in options.segment]
+    named += [(c, f"--{o}") for c, o in ((options.time, "time"), (options.groups, "groups")) if c]
+    for column, option in named:
+        if column in seen:
+            raise ConfigError(
+                f"Column '{column}' is given to {seen[column]} and {option}; give each column "
+                "one role."
+                if seen[column] != option
+                else f"Column '{column}' is given to {option} twice."
+            )
+        seen[column] = option
+    clashing = [c for c in options.score if c in STRATEGY_NAMES or "." in c or "[" in c]
+    if clashing:
+        raise ConfigError(
+            f"Score column '{clashing[0]}' cannot be used under that name: it is a strategy's "
+            "name, or holds '.' or '[' which gates use to separate names. Rename the column."
+        )
 
 
 def _check_range(name: str, value: Any, low: float | None, high: float | None) -> None:
@@ -154,7 +194,11 @@ def command_line(options: AnalysisOptions, data: str, *, target: str, positive_l
         if f.name in NOT_IN_COMMAND or value is None or value == ():
             continue
         flag = "--" + f.name.replace("_", "-")
-        if f.name == "categorical":
+        if value is False:
+            continue
+        if value is True:
+            words.append(flag)
+        elif f.name in ("categorical", "score", "segment"):
             for column in value:
                 words += [flag, column]
         elif f.name == "strategies":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imbreport.model import Illustration, Report, Results, StrategyResult
-from imbreport.registry import colour, spec_of
+from imbreport.registry import spec_for
 
 #: Strategies have their fixed Okabe-Ito colours in the registry (``registry.colour``); grey for
 #: the baseline and for names the registry does not know (``OTHER_COLOUR``).
@@ -189,7 +189,7 @@ def _probabilistic(results: Results) -> list[StrategyResult]:
     return [
         s
         for s in results.strategies
-        if s.ok and not spec_of(s.name).baseline and "pr" in s.curves and "roc" in s.curves
+        if s.ok and not spec_for(s.name).baseline and "pr" in s.curves and "roc" in s.curves
     ]
 
 
@@ -245,7 +245,7 @@ def figure_metrics_chart(report: Report) -> Figure:
     fig, ax = plt.subplots(figsize=(WIDTH, 1.3 + 0.5 * len(shown)))
     y = np.arange(len(shown))
     height = 0.24
-    colours = [colour(s.name) for s in shown]
+    colours = [s.colour for s in shown]
     for i, (key, _, shade) in enumerate(METRIC_BARS):
         metrics = [s.metric(key, True) for s in shown]
         values = np.array([m.value or 0.0 for m in metrics])
@@ -343,7 +343,7 @@ def figure_curves(report: Report) -> Figure:
         Line2D(
             [],
             [],
-            color=colour(s.name),
+            color=s.colour,
             lw=line_width(s, recommended),
             label=_legend_label(
                 s,
@@ -402,7 +402,7 @@ def figure_curves(report: Report) -> Figure:
 
 def _draw_curves(ax_pr, ax_roc, s: StrategyResult, recommended, banded) -> None:
     pr, roc = s.curves["pr"], s.curves["roc"]
-    lw, c = line_width(s, recommended), colour(s.name)
+    lw, c = line_width(s, recommended), s.colour
     zorder = 3 if s.name == recommended else 2
     ax_pr.step(*thin(pr["recall"], pr["precision"]), where="post", color=c, lw=lw, zorder=zorder)
     ax_roc.plot(*thin(roc["fpr"], roc["tpr"]), color=c, lw=lw, zorder=zorder)
@@ -480,9 +480,9 @@ def _draw_confusion(ax, s: StrategyResult, is_recommended: bool) -> None:
     for spine in ax.spines.values():
         spine.set_visible(is_recommended)
         spine.set_linewidth(3)
-        spine.set_color(colour(s.name))
+        spine.set_color(s.colour)
     ax.add_patch(
-        Rectangle((0, 1.03), 1, 0.05, transform=ax.transAxes, color=colour(s.name), clip_on=False)
+        Rectangle((0, 1.03), 1, 0.05, transform=ax.transAxes, color=s.colour, clip_on=False)
     )
     ax.set_title(
         _wrap(_label(s.label, 40), 22),
@@ -925,7 +925,7 @@ def _draw_reliability(ax, s: StrategyResult, is_recommended: bool) -> bool:
         observed,
         marker="o",
         ms=4,
-        color=colour(s.name),
+        color=s.colour,
         lw=line_width(s, None) + (1.0 if is_recommended else 0.0),
     )
     return True

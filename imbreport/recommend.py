@@ -53,7 +53,7 @@ from imbreport.model import (
     Workload,
     metric_as_gated,
 )
-from imbreport.registry import Correction, spec_of
+from imbreport.registry import Correction, spec_for
 
 #: Brier score above this multiple of the plain model's: the probabilities are distorted.
 DISTORTION_FACTOR = 1.5
@@ -168,6 +168,7 @@ def judge(results: Results) -> Verdict:
         equivalence_margin=EQUIVALENCE_MARGIN,
         folds=fold_figures(results, recommended.strategy),
         workload=workload(results, recommended.strategy, recommended.threshold),
+        existing=existing_comparisons(results, recommended.strategy),
     )
 
 
@@ -433,7 +434,7 @@ def choose_recommended(
         undecided = tuple(
             c.second
             for c in by_second.values()
-            if not c.distinguishable and not c.equivalent and spec_of(c.second).supervised
+            if not c.distinguishable and not c.equivalent and spec_for(c.second).supervised
         )
         settle = _positives_to_settle(results, by_second[undecided[0]]) if undecided else None
         if simpler:
@@ -450,6 +451,12 @@ def choose_recommended(
         reason = f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])})"
         reason += _standing(results, leader, by_second, undecided)
         return Recommended(leader.name, leader.threshold, reason), undecided, settle
+    fitted = [s for s in results.strategies if s.ok and not s.existing and not _spec(s).baseline]
+    scored = sorted(
+        (s for s in results.strategies if s.ok and s.existing), key=lambda s: -pr_auc_of(s)
+    )
+    if scored and not fitted:
+        return Recommended(None, None, _scores_only_reason(scored[0], chance)), (), None
     anomaly = next(
         (
             s
@@ -485,6 +492,34 @@ def choose_recommended(
         (),
         None,
     )
+
+
+def _scores_only_reason(best: StrategyResult, chance: dict[str, ChanceTest]) -> str:
+    """The verdict when only score columns were evaluated (nothing was fitted)."""
+    test = chance.get(best.name)
+    standing = (
+        f"it ranks the positives better than chance (adjusted p = {test.adjusted:.3f})"
+        if test is not None and test.beats_chance
+        else "it does not rank the positives distinguishably better than chance"
+        + (f" (adjusted p = {test.adjusted:.3f})" if test is not None else "")
+    )
+    return (
+        "Only score columns were evaluated (--only-scores): nothing was fitted, so no strategy is "
+        f"recommended. '{best.name}' has the highest PR-AUC ({fmt(best.metrics['pr_auc'])}); "
+        f"{standing}."
+    )
+
+
+def existing_comparisons(results: Results, reference: str | None) -> tuple[Comparison, ...]:
+    """Each score column against ``reference`` (the recommended strategy; with only score
+    columns, the best of them), PR-AUC paired on the same rows and resamples, Holm-adjusted
+    over the score columns; ``equivalent`` says whether it is shown within the margin."""
+    chosen = results.strategy(reference) if reference else None
+    scored = [s for s in results.strategies if s.ok and s.existing]
+    if chosen is None and scored:
+        chosen = max(scored, key=pr_auc_of)
+    pairs = [(chosen, s) for s in scored if s is not chosen]
+    return _comparisons(results, pairs, equivalence=True) if pairs else ()
 
 
 def _standing(results: Results, leader, by_second: dict, undecided: tuple[str, ...]) -> str:
@@ -741,7 +776,7 @@ def _correction_advice(results: Results, verdict: Verdict) -> list[Advice]:
         ("linear", "plain logistic regression"),
         ("trees", "plain XGBoost"),
     ):
-        found = [c for c in verdict.corrections if spec_of(c.second).family == family]
+        found = [c for c in verdict.corrections if spec_for(c.second).family == family]
         if not found:
             continue
         better = [c for c in found if c.distinguishable and c.difference > 0]
@@ -769,7 +804,7 @@ def _correction_advice(results: Results, verdict: Verdict) -> list[Advice]:
 
 def _spec(result: StrategyResult):
     """The registry entry of a result (every result comes from the registry)."""
-    return spec_of(result.name)
+    return spec_for(result.name, result.score_kind)
 
 
 def _name(result: StrategyResult | None) -> str | None:

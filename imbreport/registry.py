@@ -38,6 +38,7 @@ class Role(Enum):
     BASELINE = "baseline"  # a reference that learns nothing (the accuracy paradox)
     SUPERVISED = "supervised"  # a classifier fitted on both classes
     ANOMALY = "anomaly"  # fitted on the majority class only; its anomaly score ranks rows
+    EXISTING = "existing"  # an existing model's scores, read from a column (--score)
 
 
 class Correction(Enum):
@@ -94,6 +95,10 @@ class StrategySpec:
     @property
     def baseline(self) -> bool:
         return self.role is Role.BASELINE
+
+    @property
+    def existing(self) -> bool:
+        return self.role is Role.EXISTING
 
     @property
     def plain(self) -> bool:
@@ -224,6 +229,27 @@ STRATEGIES: dict[str, StrategySpec] = {
 STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
 #: Colour of a strategy the registry does not know (e.g. in a previous run's JSON).
 OTHER_COLOUR = "#777777"
+#: Colours of score columns, in the order given (Paul Tol's muted scheme: apart from Okabe-Ito).
+SCORE_COLOURS = ("#882255", "#44AA99", "#332288", "#999933", "#AA4499")
+
+
+def score_column_spec(column: str, score_kind: str, index: int = 0) -> StrategySpec:
+    """The entry of a score column (``--score``): an existing model, read, never fitted."""
+    return StrategySpec(
+        column,
+        column,
+        f"Scores of an existing model, read from the column '{column}' (not fitted here; "
+        "they must be out-of-sample for these rows).",
+        score_kind,
+        Role.EXISTING,
+        "",
+        colour=SCORE_COLOURS[index % len(SCORE_COLOURS)],
+    )
+
+
+def spec_for(name: str, score_kind: str = "score") -> StrategySpec:
+    """The registry's entry of ``name``, or a score column's entry for any other name."""
+    return STRATEGIES.get(name) or score_column_spec(name, score_kind)
 
 
 def spec_of(name: str | None) -> StrategySpec | None:

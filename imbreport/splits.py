@@ -30,13 +30,19 @@ class Split:
 
 
 def make_splits(
-    y: np.ndarray, options: AnalysisOptions, groups: np.ndarray | None = None
+    y: np.ndarray,
+    options: AnalysisOptions,
+    groups: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> tuple[list[Split], list[str]]:
     """Stratified K-fold (repeated) or a single stratified holdout split, with notes. With
     ``groups`` (a group number per row), every group stays whole on one side of every split
-    (stratified group K-fold)."""
+    (stratified group K-fold). With ``order`` (``--time``: a sortable value per row), the splits
+    follow time instead (``time_splits``)."""
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, train_test_split
 
+    if order is not None:
+        return time_splits(y, order, options)
     positives = int(y.sum())
     notes: list[str] = []
     index = np.arange(len(y))
@@ -81,6 +87,72 @@ def make_splits(
         for i, (train, test) in enumerate(splitter.split(index, y))
     ]
     return splits, notes
+
+
+def time_splits(
+    y: np.ndarray, order: np.ndarray, options: AnalysisOptions
+) -> tuple[list[Split], list[str]]:
+    """Forward-chaining splits: the rows in time order are cut into K + 1 consecutive blocks and
+    split k learns from blocks 0…k and is evaluated on block k + 1 (an expanding window), so
+    every evaluated row is later than every row its model learned from; rows sharing a time
+    stay in one block. A holdout evaluates the latest ``holdout`` share of the rows. Fewer folds
+    are used when a block would hold no positive (or a first training part fewer than 2)."""
+    by_time = np.argsort(order, kind="stable")
+    ordered = order[by_time]
+    positives_before = np.concatenate([[0], np.cumsum(y[by_time])])
+    n = len(y)
+    if options.holdout:
+        cuts = _time_cuts(ordered, [1 - options.holdout])
+        if cuts is None or not _usable(positives_before, [0, *cuts, n]):
+            raise InputError(
+                f"A time holdout of the latest {options.holdout:g} of the rows leaves too few "
+                "positives on one side (the test part needs 1, the training part 2); use "
+                "cross-validation (drop --holdout) or a different fraction."
+            )
+        edges = [0, *cuts, n]
+    else:
+        edges = None
+        for folds in range(options.folds, 0, -1):
+            cuts = _time_cuts(ordered, [k / (folds + 1) for k in range(1, folds + 1)])
+            if cuts is not None and _usable(positives_before, [0, *cuts, n]):
+                edges = [0, *cuts, n]
+                break
+        if edges is None:
+            raise InputError(
+                f"In time order the {int(y.sum())} positives cannot be spread so that the earliest "
+                "training part holds 2 and a later block 1: too few positives for a time split."
+            )
+    splits = [
+        Split(0, k, np.sort(by_time[: edges[k + 1]]), np.sort(by_time[edges[k + 1] : edges[k + 2]]))
+        for k in range(len(edges) - 2)
+    ]
+    notes = []
+    asked = 1 if options.holdout else options.folds
+    if len(splits) < asked:
+        notes.append(
+            f"Only {len(splits)} forward-chaining folds instead of {asked}: with more, a block "
+            "of time would hold no positive."
+        )
+    return splits, notes
+
+
+def _time_cuts(ordered: np.ndarray, shares: list[float]) -> list[int] | None:
+    """Row positions cutting the time-sorted rows at about ``shares`` of them, each moved to the
+    start of its run of equal times; ``None`` when two cuts meet or a block is empty."""
+    n = len(ordered)
+    cuts = [
+        int(np.searchsorted(ordered, ordered[min(round(s * n), n - 1)], "left")) for s in shares
+    ]
+    edges = [0, *cuts, n]
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        return None
+    return cuts
+
+
+def _usable(positives_before: np.ndarray, edges: list[int]) -> bool:
+    """The first block holds 2 positives or more and every later block at least 1."""
+    counts = np.diff(positives_before[edges])
+    return bool(counts[0] >= 2 and (counts[1:] >= 1).all())
 
 
 def _group_folds(y, groups, folds: int, options: AnalysisOptions) -> list[Split]:

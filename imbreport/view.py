@@ -26,7 +26,7 @@ from imbreport.model import (
 )
 from imbreport.options import format_size
 from imbreport.recommend import fmt
-from imbreport.registry import colour, spec_of
+from imbreport.registry import spec_for
 
 #: Column lists (dropped, missing values) show this many names; the JSON has them all.
 LISTED_COLUMNS = 40
@@ -360,7 +360,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
             rows=[_leaderboard_row(results.strategy(name), report) for name in verdict.ranking],
             skipped=[(s.label, s.name, s.reason) for s in results.strategies if not s.ok],
             skipped_rows=[
-                SkippedRow(s.label, s.name, s.reason, colour(s.name))
+                SkippedRow(s.label, s.name, s.reason, s.colour)
                 for s in results.strategies
                 if not s.ok
             ],
@@ -409,7 +409,7 @@ def _comparison_row(results: Results, c) -> ComparisonRow:
 def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
     results = report.results
     ds = results.dataset
-    baseline = next((s for s in results.strategies if s.ok and spec_of(s.name).baseline), None)
+    baseline = next((s for s in results.strategies if s.ok and spec_for(s.name).baseline), None)
     accuracy = (
         baseline.metrics["accuracy"].value
         if baseline is not None and baseline.metrics.get("accuracy") is not None
@@ -453,7 +453,7 @@ def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
         ),
         numbers=_key_numbers(recommended, ds.prevalence),
         strategy=recommended.name,
-        colour=colour(recommended.name),
+        colour=recommended.colour,
         **common,
     )
 
@@ -515,7 +515,7 @@ def _protocol(report: Report) -> ProtocolView:
         ("Intervals", f"95% intervals from a {p.interval_method}."),
         ("Seed", str(p.seed)),
     ]
-    if any(spec_of(s.name).family == "linear" for s in report.results.strategies):
+    if any(spec_for(s.name).family == "linear" for s in report.results.strategies):
         items.append(
             (
                 "Linear models",
@@ -539,8 +539,8 @@ def _leaderboard_row(s: StrategyResult, report: Report) -> LeaderboardRow:
     return LeaderboardRow(
         name=s.name,
         label=s.label,
-        colour=colour(s.name),
-        baseline=spec_of(s.name).baseline,
+        colour=s.colour,
+        baseline=spec_for(s.name).baseline,
         recommended=s.name == verdict.recommended.strategy,
         mark=mark,
         pr_auc=cell(s.metrics["pr_auc"]),
@@ -830,7 +830,7 @@ def _anomaly(report: Report) -> AnomalyView:
             "comparison."
         )
     )
-    detector = next((s for s in results.strategies if spec_of(s.name).anomaly), None)
+    detector = next((s for s in results.strategies if spec_for(s.name).anomaly), None)
     if detector is None or not detector.ok:
         return AnomalyView(
             ran=False,
