@@ -238,9 +238,19 @@ def _silence_stdout() -> None:
 
 def describe_outcome(report: Report, messages: Messages) -> None:
     """The recommendation, the changes and the gates on stderr; failures even with --quiet."""
+    from imbreport.view import existing_sentences
+
     verdict = report.verdict
     recommended = verdict.recommended
-    if recommended.strategy is None:
+    scored = report.results.strategy(verdict.focus)
+    if recommended.strategy is None and scored is not None and scored.existing:
+        test = verdict.chance.get(scored.name)
+        beats = "beats chance" if test is not None and test.beats_chance else "does not beat chance"
+        messages.info(
+            f"Existing model '{scored.name}' {beats}: PR-AUC {scored.metrics['pr_auc'].value:.3f}"
+            " (--only-scores: nothing fitted, nothing recommended)."
+        )
+    elif recommended.strategy is None:
         messages.info("No strategy beats chance on this data.")
     else:
         at = "" if recommended.threshold is None else f" at threshold {recommended.threshold:.3f}"
@@ -250,6 +260,8 @@ def describe_outcome(report: Report, messages: Messages) -> None:
                 f"Note: the data cannot tell it apart from {', '.join(verdict.undecided)} "
                 "(neither better nor shown equivalent)."
             )
+    for line in existing_sentences(report.results, verdict):
+        messages.info(line)
     if verdict.indicative:
         messages.info(f"Note: indicative only. {verdict.indicative}")
     if verdict.deployment is not None and verdict.deployment.unstable:

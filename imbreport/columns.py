@@ -166,7 +166,7 @@ def _time_values(column: pd.Series, name: str) -> tuple[np.ndarray, str]:
                 f"The --time column '{name}' holds {int(bad.sum()):,} value(s) that are neither "
                 f"dates nor numbers (e.g. '{example}')."
             )
-        values = parsed.astype("int64").to_numpy(np.float64)
+        values = parsed.dt.as_unit("ns").astype("int64").to_numpy(np.float64)
         kind = "date"
     if np.isnan(values).any():
         _missing_time(name, int(np.isnan(values).sum()))

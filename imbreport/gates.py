@@ -23,7 +23,7 @@ from imbreport.model import (
     Results,
     metric_as_gated,
 )
-from imbreport.registry import STRATEGY_NAMES
+from imbreport.registry import STRATEGY_NAMES, spec_of
 
 UNDER, OVER = "under", "over"
 OPTION_OF = {UNDER: "--fail-under", OVER: "--fail-over"}
@@ -173,6 +173,8 @@ def _result(
 def _subject(spec: GateSpec, name: str | None) -> str:
     if spec.strategy is not None:
         return spec.strategy
+    if name is not None and spec_of(name) is None:
+        return f"the score column '{name}'"  # --only-scores with one score column
     return f"the recommended strategy ({name})" if name else "the recommended strategy"
 
 

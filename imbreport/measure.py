@@ -44,6 +44,7 @@ class EvaluatedRows:
     objective: Objective
     groups: np.ndarray | None = None  # group number of each evaluated row (copies, --groups)
     declared_groups: bool = False  # the groups include --groups (rows of a group differ)
+    ordered: bool = False  # the splits follow time (--time): training parts of growing size
 
     @classmethod
     def of(cls, dataset, splits: list[Split], objective: Objective) -> EvaluatedRows:
@@ -55,8 +56,17 @@ class EvaluatedRows:
         weight = 1.0 / dataset.sampling_rate
         groups = None if dataset.group_ids is None else dataset.group_ids[evaluated]
         declared = dataset.group_column is not None
+        ordered = dataset.roles.time is not None
         return cls(
-            dataset.y[evaluated], position, repeats, splits, weight, objective, groups, declared
+            dataset.y[evaluated],
+            position,
+            repeats,
+            splits,
+            weight,
+            objective,
+            groups,
+            declared,
+            ordered,
         )
 
 
@@ -182,7 +192,10 @@ def _chance_null(boot_inputs, evaluated: EvaluatedRows, resamples: int, seed: in
 
 
 def _test_share(evaluated: EvaluatedRows) -> float:
-    """Held-out rows per training row of a split (n₂/n₁ of Nadeau & Bengio's correction)."""
+    """Held-out rows per training row of a split (n₂/n₁ of Nadeau & Bengio's correction); for
+    forward-chaining splits, whose training parts grow, the mean over the splits."""
+    if evaluated.ordered:
+        return float(np.mean([len(s.test) / max(len(s.train), 1) for s in evaluated.splits]))
     split = evaluated.splits[0]
     return len(split.test) / max(len(split.train), 1)
 

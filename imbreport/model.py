@@ -636,6 +636,46 @@ TOP_FEATURES = 15
 
 
 @dataclass(frozen=True)
+class Period:
+    """One period of time-ordered evaluated rows: its span, counts, prevalence, and each
+    subject's PR-AUC, recall and precision (at each split's tuned threshold) with intervals."""
+
+    label: str
+    rows: int
+    positives: int
+    prevalence: Metric
+    figures: dict[str, dict[str, Metric]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.label,
+            "rows": self.rows,
+            "positives": self.positives,
+            "prevalence": self.prevalence.to_dict(),
+            "figures": {
+                name: {key: metric.to_dict() for key, metric in table.items()}
+                for name, table in self.figures.items()
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Figures period by period along the ``--time`` column (``trend.py``)."""
+
+    column: str
+    subjects: tuple[str, ...]
+    periods: tuple[Period, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "subjects": list(self.subjects),
+            "periods": [p.to_dict() for p in self.periods],
+        }
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Every judgement of a run, made once (``recommend.judge``): which strategy leads, which
     are tied with it, whether anything beats chance, what is recommended, whose probabilities
@@ -685,6 +725,8 @@ class Verdict:
     #: Each score column against the recommended strategy (or, with only score columns, the
     #: best of them): paired PR-AUC differences, Holm-adjusted over the score columns.
     existing: tuple[Comparison, ...] = ()
+    #: Period by period along the --time column (``None`` without --time).
+    trend: Trend | None = None
 
 
 @dataclass(frozen=True)
@@ -784,6 +826,7 @@ class Report:
             "comparisons": [c.to_dict() for c in v.comparisons],
             "corrections": [c.to_dict() for c in v.corrections],
             "score_columns": [c.to_dict() for c in v.existing],
+            "trend": None if v.trend is None else v.trend.to_dict(),
             "recommended": {
                 **v.recommended.to_dict(),
                 "undecided": list(v.undecided),

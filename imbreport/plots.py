@@ -942,6 +942,81 @@ def calibration_limit(predicted, observed) -> float:
     return 1.0
 
 
+TREND_PANELS = (("pr_auc", "PR-AUC"), ("recall", "recall at the tuned threshold"))
+
+
+def figure_trend(report: Report) -> Figure:
+    """Prevalence, and PR-AUC and recall of the recommended strategy and every score column,
+    period by period along the --time column, with 95% intervals."""
+    plt = _pyplot()
+    trend = report.verdict.trend
+    periods = trend.periods
+    x = np.arange(len(periods))
+    fig, axes = plt.subplots(
+        1, 3, figsize=(WIDTH, 3.2), sharex=True, gridspec_kw={"width_ratios": [1, 1.4, 1.4]}
+    )
+    prevalence = [p.prevalence for p in periods]
+    _trend_line(axes[0], x, prevalence, "#444444", "prevalence", offset=0.0)
+    axes[0].set_title("prevalence", fontsize=9)
+    axes[0].set_ylim(0, None)
+    subjects = _named(report.results, trend.subjects)
+    for ax, (key, title) in zip(axes[1:], TREND_PANELS, strict=True):
+        for i, s in enumerate(subjects):
+            metrics = [p.figures[s.name].get(key) for p in periods]
+            offset = (i - (len(subjects) - 1) / 2) * 0.12
+            _trend_line(ax, x, metrics, s.colour, _label(s.label, 28), offset)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylim(0, 1.02)
+    for ax in axes:
+        ax.set_xticks(x, [str(i + 1) for i in x])
+        ax.set_xlabel("period")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper left", ncols=min(3, len(labels)), frameon=False)
+    spans = "; ".join(f"{i + 1}: {p.label}" for i, p in enumerate(periods))
+    last = subjects[0] if subjects else None
+    latest = periods[-1].figures.get(last.name, {}).get("pr_auc") if last else None
+    return Figure(
+        "trend",
+        f"Over time: {len(periods)} periods of '{trend.column}'",
+        "Each period's evaluated rows were scored by a model that learned only from earlier "
+        "rows. Prevalence (left), PR-AUC and recall at each split's tuned threshold, with 95% "
+        f"intervals as whiskers. Periods: {spans}.",
+        "Line charts by period. "
+        + "; ".join(
+            f"period {i + 1} ({p.label}): prevalence {p.prevalence.value or 0:.3f}"
+            for i, p in enumerate(periods)
+        )
+        + (
+            f". Latest PR-AUC of {last.label}: {latest.value:.3f}."
+            if latest is not None and latest.value is not None
+            else "."
+        ),
+        svg=_svg(fig, "trend"),
+    )
+
+
+def _trend_line(ax, x, metrics, colour: str, label: str, offset: float) -> None:
+    values = np.array([np.nan if m is None or m.value is None else m.value for m in metrics])
+    lows = np.array(
+        [0.0 if m is None or m.ci is None else max(m.value - m.ci[0], 0) for m in metrics]
+    )
+    highs = np.array(
+        [0.0 if m is None or m.ci is None else max(m.ci[1] - m.value, 0) for m in metrics]
+    )
+    ax.errorbar(
+        x + offset,
+        values,
+        yerr=[lows, highs],
+        color=colour,
+        marker="o",
+        markersize=4,
+        linewidth=1.4,
+        elinewidth=0.9,
+        capsize=2.5,
+        label=label,
+    )
+
+
 def all_figures(report: Report, processes: int = 1) -> dict[str, Figure]:
     """Every figure the report shows, keyed by section id (missing where not applicable);
     with ``processes`` 2, half of them drawn by a forked copy of this process (the same
@@ -975,5 +1050,7 @@ def figure_tasks(report: Report) -> list[tuple[str, Callable[[], Figure]]]:
     focus = results.strategy(report.verdict.focus)
     if focus is not None and "threshold_sweep" in focus.curves:
         tasks.append(("threshold", lambda: figure_threshold(report, focus)))
+    if report.verdict.trend is not None and report.verdict.trend.periods:
+        tasks.append(("trend", lambda: figure_trend(report)))
     tasks.append(("class-balance", lambda: figure_class_balance(report)))
     return tasks

@@ -230,14 +230,14 @@ STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
 #: Colour of a strategy the registry does not know (e.g. in a previous run's JSON).
 OTHER_COLOUR = "#777777"
 #: Colours of score columns, in the order given (Paul Tol's muted scheme: apart from Okabe-Ito).
-SCORE_COLOURS = ("#882255", "#44AA99", "#332288", "#999933", "#AA4499")
+SCORE_COLOURS = ("#44AA99", "#332288", "#999933", "#AA4499", "#117733")
 
 
 def score_column_spec(column: str, score_kind: str, index: int = 0) -> StrategySpec:
     """The entry of a score column (``--score``): an existing model, read, never fitted."""
     return StrategySpec(
         column,
-        column,
+        f"{column} (score column)",
         f"Scores of an existing model, read from the column '{column}' (not fitted here; "
         "they must be out-of-sample for these rows).",
         score_kind,

@@ -25,7 +25,7 @@ from imbreport.model import (
     categorical_option,
 )
 from imbreport.options import format_size
-from imbreport.recommend import fmt
+from imbreport.recommend import FEW_POSITIVES, fmt
 from imbreport.registry import spec_for
 
 #: Column lists (dropped, missing values) show this many names; the JSON has them all.
@@ -51,6 +51,7 @@ SECTIONS = (
     ("appendix", "Appendix"),
 )
 
+TREND = ("trend", "Over time")
 LEADERBOARD_DEFAULT = (("recall", "Recall"), ("precision", "Precision"), ("f1", "F1"))
 LEADERBOARD_TUNED = (("recall", "Recall"), ("precision", "Precision"), ("f1", "F1"))
 
@@ -94,6 +95,8 @@ class VerdictView:
     chance: str
     #: Why the figures are only indicative (few positives or events), else "".
     indicative: str = ""
+    #: One sentence per score column: how the existing model stands against the recommendation.
+    existing: tuple[str, ...] = ()
     #: The threshold to deploy, and what the figures beside it are.
     deployment: str = ""
     unstable: str = ""
@@ -227,6 +230,15 @@ class FeaturesView:
 
 
 @dataclass(frozen=True)
+class TrendView:
+    """Period by period along the --time column: one row per period."""
+
+    text: str
+    columns: list[str]  # the subjects' labels (each has a PR-AUC and a recall column)
+    rows: list[tuple[str, str, str, Cell, list[Cell]]]  # period, rows, positives, prevalence, …
+
+
+@dataclass(frozen=True)
 class CalibrationView:
     rows: list[tuple[str, Cell, Cell]]
     text: str
@@ -268,6 +280,7 @@ class ReportView:
     folds: FoldsView | None
     workload: WorkloadView | None
     features: FeaturesView | None
+    trend: TrendView | None
     #: Why the per-fold, workload or features section is empty, by section id.
     absent: dict[str, str]
     calibration: CalibrationView
@@ -302,6 +315,8 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
     sections = list(SECTIONS)
     if report.changes is not None:
         sections.insert(1, ("changes", "Changes since the previous run"))
+    if verdict.trend is not None:
+        sections.insert(sections.index(("workload", "Workload at the threshold")) + 1, TREND)
     return ReportView(
         title=f"Class-imbalance report: {ds.source_name}",
         source=ds.source_name,
@@ -373,6 +388,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         folds=_folds(results, verdict.folds, verdict.recommended.threshold),
         workload=_workload(results, verdict.workload),
         features=_features(results, verdict.features),
+        trend=_trend(results, verdict.trend),
         absent=_absent(report),
         calibration=_calibration(report),
         anomaly=_anomaly(report),
@@ -431,6 +447,19 @@ def _verdict(report: Report, recommended: StrategyResult | None) -> VerdictView:
         "deployment": _deployment_text(deployment),
         "unstable": (deployment.unstable if deployment else None) or "",
     }
+    common["existing"] = existing_sentences(results, report.verdict)
+    scored = results.strategy(report.verdict.focus)
+    if recommended is None and scored is not None and report.config.analysis.only_scores:
+        test = report.verdict.chance.get(scored.name)
+        beats = "beats chance" if test is not None and test.beats_chance else "does not beat chance"
+        return VerdictView(
+            headline=f"Existing model '{scored.name}' {beats}",
+            sentence=reason,
+            numbers=_key_numbers(scored, ds.prevalence),
+            strategy=scored.name,
+            colour=scored.colour,
+            **common,
+        )
     if recommended is None:
         return VerdictView(
             headline="No strategy beats chance on this data.",
@@ -478,7 +507,18 @@ def _key_numbers(s: StrategyResult, prevalence: float) -> tuple[KeyNumber, ...]:
 
 def _protocol(report: Report) -> ProtocolView:
     p = report.results.protocol
-    if p.kind == "cv":
+    if p.ordered_by and p.kind == "cv":
+        how = (
+            f"{p.folds} forward-chaining folds along '{p.ordered_by}' (expanding window): each "
+            f"of the {p.evaluated_rows:,} evaluated rows is scored by a model that learned only "
+            "from earlier rows; the earliest block is only learned from."
+        )
+    elif p.ordered_by:
+        how = (
+            f"A time holdout along '{p.ordered_by}': the latest {p.test_fraction:.0%} of the rows "
+            f"({p.evaluated_rows:,}) are evaluated by models that learned from the earlier ones."
+        )
+    elif p.kind == "cv":
         how = (
             f"Stratified {'group ' if p.grouped_by else ''}{p.folds}-fold cross-validation"
             + (f", repeated {p.repeats} times" if p.repeats and p.repeats > 1 else "")
@@ -630,6 +670,67 @@ def _absent(report: Report) -> dict[str, str]:
         "workload": "The out-of-fold scores were not kept for this report.",
         "features": "The model fitted on all rows was not kept for this report.",
     }
+
+
+def _trend(results: Results, trend) -> TrendView | None:
+    """The table of the periods along the --time column."""
+    if trend is None or not trend.periods:
+        return None
+    subjects = [results.strategy(name) for name in trend.subjects]
+    columns = [s.label for s in subjects]
+    rows = [
+        (
+            p.label,
+            f"{p.rows:,}",
+            f"{p.positives:,}",
+            cell(p.prevalence),
+            [
+                cell(p.figures[s.name].get(key, Metric(None)))
+                for s in subjects
+                for key in ("pr_auc", "recall")
+            ],
+        )
+        for p in trend.periods
+    ]
+    few = [p.label for p in trend.periods if p.positives < FEW_POSITIVES]
+    text = (
+        f"The evaluated rows in the order of '{trend.column}', cut into {len(trend.periods)} "
+        "periods; every row was scored by a model that learned only from earlier rows, and "
+        "decided at the threshold tuned inside those earlier rows. A falling PR-AUC or recall "
+        "with a steady prevalence means the model ages; a moving prevalence changes precision "
+        "even for a model that does not."
+    )
+    if few:
+        text += (
+            f" {len(few)} of the periods hold fewer than {FEW_POSITIVES} positives: their "
+            "intervals are wide, so compare periods by their intervals, not their points."
+        )
+    return TrendView(text, columns, rows)
+
+
+def existing_sentences(results: Results, verdict) -> tuple[str, ...]:
+    """One sentence per score column: its PR-AUC, and how it stands against the recommended
+    strategy (or, with only score columns, the best of them), from the paired comparison."""
+    out = []
+    for c in verdict.existing:
+        mine, theirs = results.strategy(c.second), results.strategy(c.first)
+        gap = f"difference {c.difference:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]"
+        if c.distinguishable:
+            standing = (
+                f"{theirs.label} is distinguishably better ({gap}, Holm-adjusted p = "
+                f"{c.p_value:.3f})"
+                if c.difference > 0
+                else f"it is distinguishably better than {theirs.label} ({gap}, Holm-adjusted "
+                f"p = {c.p_value:.3f})"
+            )
+        elif c.equivalent:
+            standing = f"shown practically equivalent to {theirs.label} ({gap})"
+        else:
+            standing = f"the data cannot tell it apart from {theirs.label} ({gap})"
+        out.append(
+            f"Existing model '{mine.name}': PR-AUC {fmt(mine.metrics['pr_auc'])}; {standing}."
+        )
+    return tuple(out)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
