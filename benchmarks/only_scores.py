@@ -53,7 +53,11 @@ def run(name: str, args: list[str]) -> dict:
     seconds = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"{name} failed ({status})")
-    return {"name": name, "seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+    return {
+        "name": name,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+    }
 
 
 def main() -> None:

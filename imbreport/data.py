@@ -171,13 +171,15 @@ def build_dataset(
         config.score,
         config.time,
     )
+    if config.only_scores:  # nothing is fitted: the other columns are not read as features
+        features = features.iloc[:, :0]
     X, numeric, categorical, dropped, feature_warnings = prepare_features(
         features, config.categorical
     )
     warnings.extend(feature_warnings)
     hint = time_hint(features, dropped, config.time)
     warnings.extend([hint] if hint else [])
-    if not numeric and not categorical:
+    if not numeric and not categorical and not config.only_scores:
         reasons = "; ".join(f"'{c}': {r}" for c, r in dropped.items()) or "none given"
         raise InputError(
             f"No usable feature columns are left after dropping ({reasons}). imbreport needs at "
@@ -196,7 +198,7 @@ def build_dataset(
             "and the tuned thresholds describe the whole file."
         )
         class_counts = {positive: int(y.sum()), negative: int(len(y) - y.sum())}
-    groups = row_groups(X, y, declared, config.groups)
+    groups = row_groups(X, y, declared, config.groups, copies=not config.only_scores)
     warnings.extend(describe_groups(groups, len(y)))
     codes = integer_codes(X, numeric)
 

@@ -38,11 +38,14 @@ def feature_row_ids(X: pd.DataFrame) -> np.ndarray:
     return pd.factorize(hashes)[0].astype(np.int64)
 
 
-def row_groups(X: pd.DataFrame, y: np.ndarray, declared=None, column: str | None = None):
+def row_groups(
+    X: pd.DataFrame, y: np.ndarray, declared=None, column: str | None = None, copies: bool = True
+):
     """The groups the splits must respect: ``declared`` group labels (one per row, from
     ``--groups``) if given, else the sets of identical feature rows; ``None`` ids when no group
-    has more than one row."""
-    copies = feature_row_ids(X)
+    has more than one row. ``copies`` False: identical feature rows are not looked for (nothing
+    is fitted on the features, so a copy on both sides of a split leaks nothing)."""
+    copies = feature_row_ids(X) if copies else np.arange(len(y), dtype=np.int64)
     distinct = int(copies.max()) + 1 if len(copies) else 0
     duplicate_rows = len(copies) - distinct
     labels_per_copy = pd.Series(y).groupby(copies).nunique()
