@@ -68,6 +68,7 @@ class FoldOutcome:
     error: str | None = None
     out_of_bag: bool = False  # threshold tuned on out-of-bag scores (the Isolation Forest)
     tuning_failed: str | None = None  # why threshold tuning failed (the default was used)
+    model: object | None = None  # the fitted model, kept when the plan asks (``keep_models``)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class FitPlan:
     tuning: Tuning
     #: A group number per row (copies, --groups): inner folds keep groups whole; or None.
     groups: np.ndarray | None = None
+    #: Keep each fitted model in its ``FoldOutcome`` (the Dask engine scores every row with it).
+    keep_models: bool = False
 
     @property
     def seed(self) -> int:
@@ -387,6 +390,7 @@ def fit_one(
         seconds=time.perf_counter() - started,
         out_of_bag=out_of_bag,
         tuning_failed=fallback,
+        model=model if plan.keep_models else None,
     )
 
 
