@@ -271,7 +271,9 @@ def _row_hash(part: pd.DataFrame, columns: tuple[str, ...], key: str) -> np.ndar
         if _is_plain_number(column.dtype):
             normal[name] = column.astype("float64")
         else:
-            normal[name] = column.astype(str).astype(object)
+            text = column.astype(str).astype(object)
+            text[column.isna().to_numpy()] = "\0missing"  # NaN, None, <NA>: one spelling
+            normal[name] = text
     frame = pd.DataFrame(normal, index=part.index)
     return pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy(np.uint64)
 
