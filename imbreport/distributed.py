@@ -93,6 +93,12 @@ from imbreport.versions import library_versions
 #: 40 bytes a row and strategy there). Above it, every positive's score and a share of the
 #: negatives' come back, so that the driver holds about this many rows whatever the file's size.
 EXACT_ROWS = 2_000_000
+#: The most rows the driver's sample holds (every positive and a share of the negatives): up to
+#: it, the pandas engine's case-control rule (``NEGATIVES_PER_POSITIVE`` per positive, at least
+#: ``MIN_FIT_NEGATIVES`` per training part); beyond it (over about 19,000 positives), fewer
+#: negatives per positive. Measured: 1.04M sample rows (20M-row benchmark file, 25 per
+#: positive) took the driver to 2.0 GB while fitting.
+DRIVER_ROWS = 500_000
 #: Bins of the score histograms the cluster returns for every row (logit scale for
 #: probabilities), from which PR-AUC over all rows is computed.
 HISTOGRAM_BINS = 1 << 14
@@ -510,6 +516,9 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     folds_asked = options.folds
     per_part = fit_negatives(round(positives * (folds_asked - 1) / folds_asked))
     rate = min(1.0, per_part / max(negatives * (folds_asked - 1) / folds_asked, 1))
+    capped = positives + rate * negatives > DRIVER_ROWS
+    if capped:  # many positives: fewer negatives per positive, so that the driver's memory holds
+        rate = max(DRIVER_ROWS - positives, MIN_FIT_NEGATIVES) / negatives
     hash_columns = tuple(c for c in columns if c != target)
     key = hashlib.sha256(f"imbreport-folds-{options.seed}".encode()).hexdigest()[:16]
     picked = _compute(
@@ -840,6 +849,7 @@ def _engine_notes(
     strategies,
     histogram_pr_auc: dict,
     seconds: tuple[float, float, float],
+    capped: bool = False,
 ) -> list[str]:
     """The protocol notes that say what ran where (cluster, partitions, sample sizes)."""
     load, fit, score = seconds
@@ -857,9 +867,16 @@ def _engine_notes(
         f"{folds} folds, negatives by hash ({int(negatives_per_fold.min()):,} to "
         f"{int(negatives_per_fold.max()):,} per fold); identical rows share a fold.",
         f"The driver fitted every strategy on every positive and {dataset.sampling_rate:.2%} of "
-        f"the negatives ({dataset.rows_used:,} rows in all, chosen by hash; about "
-        f"{NEGATIVES_PER_POSITIVE} negatives per positive, at least {MIN_FIT_NEGATIVES:,} per "
-        f"training part): probabilities corrected for the sampling rate, and each negative "
+        f"the negatives ({dataset.rows_used:,} rows in all, chosen by hash; "
+        + (
+            f"capped at {DRIVER_ROWS:,} rows: about "
+            f"{(dataset.rows_used - dataset.positives) / max(dataset.positives, 1):.0f} "
+            "negatives per positive"
+            if capped
+            else f"about {NEGATIVES_PER_POSITIVE} negatives per positive, at least "
+            f"{MIN_FIT_NEGATIVES:,} per training part"
+        )
+        + "): probabilities corrected for the sampling rate, and each negative "
         f"counted {1 / dataset.sampling_rate:.1f} times in the threshold objective ({fit:.0f} s).",
     ]
     differences = {}

@@ -265,7 +265,22 @@ def fit_group(specs, plan: FitPlan, X, y, split: Split) -> list[FoldOutcome]:
     """Fit several strategies on one split; the rows they read are gathered once, and a first
     pipeline step they share is fitted and applied once (``_SharedRows``)."""
     shared = _SharedRows(X, y, split, share_steps=len(specs) > 1)
-    return [fit_one(spec, plan, X, y, split, shared) for spec in specs]
+    outcomes = [fit_one(spec, plan, X, y, split, shared) for spec in specs]
+    if plan.keep_models:
+        for outcome in outcomes:
+            _unshare_steps(outcome.model)
+    return outcomes
+
+
+def _unshare_steps(model) -> None:
+    """A kept model with each shared preprocessing step replaced by its own fitted step: the
+    shared step remembers the arrays it was fitted on and transformed (hundreds of MB on large
+    training parts), which a model kept after its group is done must not carry."""
+    for inner in (model, getattr(model, "estimator", None), getattr(model, "estimator_", None)):
+        steps = getattr(inner, "steps", None)
+        for i, (name, step) in enumerate(steps or ()):
+            if isinstance(step, _SharedStep) and hasattr(step, "step_"):
+                steps[i] = (name, step.step_)
 
 
 class _SharedRows:
