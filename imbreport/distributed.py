@@ -140,7 +140,7 @@ def cluster_client(address: str | None, n_jobs: int = -1) -> Iterator[tuple[Any,
             n_workers=workers.count(n_jobs),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never a clash with a running cluster
             silence_logs=logging.ERROR,
         )
         client = Client(cluster, set_as_default=False)
