@@ -668,6 +668,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
             strategies,
             histogram_pr_auc,
             (load_seconds, fit_seconds, score_seconds),
+            capped,
         )
         + notes
     )
