@@ -73,6 +73,11 @@ def analyze(
     from imbreport.evaluate import evaluate
 
     started = time.perf_counter()
+    if config.analysis.engine == "dask":
+        results = _evaluate_on_dask(data, config, display_name, progress)
+        return build_report(
+            results, config, gates=gates, previous=previous, fail_if_worse=fail_if_worse
+        )
     if isinstance(data, str | os.PathLike):
         dataset = load_dataset(os.fspath(data), config.analysis, display_name=display_name)
         dataset = replace(dataset, source_path=display_name or os.fspath(data))
@@ -90,6 +95,20 @@ def analyze(
     )
     results.timings["load_seconds"] = round(load_seconds, 3)
     return report
+
+
+def _evaluate_on_dask(data, config: Config, display_name: str | None, progress):
+    """``--engine dask``: the cluster reads and scores the file, the driver fits (``distributed``)."""
+    from imbreport.distributed import evaluate_on_dask
+
+    if not isinstance(data, str | os.PathLike):
+        raise ConfigError(
+            "engine='dask' reads a file or a folder of Parquet files: give its path (a "
+            "DataFrame in memory is analysed with the default engine)."
+        )
+    results = evaluate_on_dask(os.fspath(data), config.analysis, display_name, progress)
+    dataset = replace(results.dataset, source_path=display_name or os.fspath(data))
+    return replace(results, dataset=dataset)
 
 
 def check_options(

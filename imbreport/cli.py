@@ -24,6 +24,7 @@ import click
 from imbreport import __version__
 from imbreport.options import (  # declared once, checked by make_config
     DEFAULT_MAX_INPUT_SIZE,
+    ENGINES,
     PAPER_SIZES,
     RANGES,
 )
@@ -756,6 +757,24 @@ def main():
 @click.option("--sep", default=None, help="Field delimiter. [default: sniffed among , ; tab |]")
 @click.option(
     "--decimal", default=".", show_default=True, help="Decimal mark of numbers, e.g. ','."
+)
+# --- --engine dask (issue #16): one block, so that other options merge around it ---
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES, case_sensitive=False),
+    default="pandas",
+    show_default=True,
+    help="Where the heavy work runs: 'pandas' in this process and its workers; 'dask' on a "
+    "Dask cluster, which reads the file in partitions and scores every row while this "
+    "process fits on every positive and a sample of negatives (pip install "
+    "'imbreport[dask]'; for tables that do not fit in memory).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="With --engine dask: the Dask scheduler to use, e.g. tcp://10.0.0.5:8786 (or "
+    "DASK_SCHEDULER_ADDRESS). [default: a local cluster started and stopped with the run]",
 )
 @analysis_options(read_pyproject=True)
 def analyze(data, **kwargs):

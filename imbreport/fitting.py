@@ -68,6 +68,7 @@ class FoldOutcome:
     error: str | None = None
     out_of_bag: bool = False  # threshold tuned on out-of-bag scores (the Isolation Forest)
     tuning_failed: str | None = None  # why threshold tuning failed (the default was used)
+    model: object | None = None  # the fitted model, kept when the plan asks (``keep_models``)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class FitPlan:
     tuning: Tuning
     #: A group number per row (copies, --groups): inner folds keep groups whole; or None.
     groups: np.ndarray | None = None
+    #: Keep each fitted model in its ``FoldOutcome`` (the Dask engine scores every row with it).
+    keep_models: bool = False
 
     @property
     def seed(self) -> int:
@@ -262,7 +265,22 @@ def fit_group(specs, plan: FitPlan, X, y, split: Split) -> list[FoldOutcome]:
     """Fit several strategies on one split; the rows they read are gathered once, and a first
     pipeline step they share is fitted and applied once (``_SharedRows``)."""
     shared = _SharedRows(X, y, split, share_steps=len(specs) > 1)
-    return [fit_one(spec, plan, X, y, split, shared) for spec in specs]
+    outcomes = [fit_one(spec, plan, X, y, split, shared) for spec in specs]
+    if plan.keep_models:
+        for outcome in outcomes:
+            _unshare_steps(outcome.model)
+    return outcomes
+
+
+def _unshare_steps(model) -> None:
+    """A kept model with each shared preprocessing step replaced by its own fitted step: the
+    shared step remembers the arrays it was fitted on and transformed (hundreds of MB on large
+    training parts), which a model kept after its group is done must not carry."""
+    for inner in (model, getattr(model, "estimator", None), getattr(model, "estimator_", None)):
+        steps = getattr(inner, "steps", None)
+        for i, (name, step) in enumerate(steps or ()):
+            if isinstance(step, _SharedStep) and hasattr(step, "step_"):
+                steps[i] = (name, step.step_)
 
 
 class _SharedRows:
@@ -387,6 +405,7 @@ def fit_one(
         seconds=time.perf_counter() - started,
         out_of_bag=out_of_bag,
         tuning_failed=fallback,
+        model=model if plan.keep_models else None,
     )
 
 

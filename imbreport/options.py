@@ -54,7 +54,23 @@ class AnalysisOptions:
     only_scores: bool = False  # evaluate the score columns alone, fit nothing
     segment: tuple[str, ...] = ()  # columns whose groups of rows get their own figures
     time: str | None = None  # a date/time or ordinal column: forward-chaining splits
+    #: Where the heavy work runs: "pandas" (this process and its workers) or "dask" (a Dask
+    #: cluster: ``scheduler``'s address, or a local cluster started for the run).
+    engine: str = "pandas"
+    scheduler: str | None = None
 
+
+ENGINES = ("pandas", "dask")
+#: Options left out of the JSON ``config`` block and the appendix at these values, so that a run
+#: that does not use them writes what it wrote before they existed.
+SHOWN_WHEN_SET = {
+    "engine": "pandas",
+    "scheduler": None,
+    "score": (),
+    "only_scores": False,
+    "segment": (),
+    "time": None,
+}
 
 PAPER_SIZES = ("a4", "letter")
 
@@ -80,6 +96,8 @@ class Config:
         for part in (self.analysis, self.output):
             for f in fields(part):
                 value = getattr(part, f.name)
+                if f.name in SHOWN_WHEN_SET and value == SHOWN_WHEN_SET[f.name]:
+                    continue
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -128,6 +146,10 @@ def make_config(**options: Any) -> Config:
                 raise ConfigError(f"Option '{name}' must be a whole number, got {options[name]!r}.")
     if "paper" in options:
         options["paper"] = _check_paper(options["paper"])
+    if options.get("engine") is not None or options.get("scheduler") is not None:
+        options["engine"] = _check_engine(
+            options.get("engine") or "pandas", options.get("scheduler")
+        )
     output_names = {f.name for f in fields(OutputOptions)}
     analysis = AnalysisOptions(**{k: v for k, v in options.items() if k not in output_names})
     output = OutputOptions(**{k: v for k, v in options.items() if k in output_names})
@@ -182,7 +204,7 @@ def _check_range(name: str, value: Any, low: float | None, high: float | None) -
 
 
 #: Options that change no number (how many processes fit the models; the input size guard).
-NOT_IN_COMMAND = frozenset({"n_jobs", "max_input_size", "target", "positive_label"})
+NOT_IN_COMMAND = frozenset({"n_jobs", "max_input_size", "target", "positive_label", "scheduler"})
 
 
 def command_line(options: AnalysisOptions, data: str, *, target: str, positive_label: str) -> str:
@@ -192,6 +214,8 @@ def command_line(options: AnalysisOptions, data: str, *, target: str, positive_l
     for f in fields(AnalysisOptions):
         value = getattr(options, f.name)
         if f.name in NOT_IN_COMMAND or value is None or value == ():
+            continue
+        if f.name in SHOWN_WHEN_SET and value == SHOWN_WHEN_SET[f.name]:
             continue
         flag = "--" + f.name.replace("_", "-")
         if value is False:
@@ -240,4 +264,15 @@ def _check_paper(value: Any) -> str:
     text = str(value).lower()
     if text not in PAPER_SIZES:
         raise ConfigError(f"Option 'paper' must be one of {', '.join(PAPER_SIZES)}, got {value!r}.")
+    return text
+
+
+def _check_engine(value: Any, scheduler: Any) -> str:
+    text = str(value).lower()
+    if text not in ENGINES:
+        raise ConfigError(f"Option 'engine' must be one of {', '.join(ENGINES)}, got {value!r}.")
+    if scheduler is not None and text != "dask":
+        raise ConfigError(
+            f"--scheduler {scheduler} connects to a Dask cluster; it needs --engine dask."
+        )
     return text
