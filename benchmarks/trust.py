@@ -32,6 +32,10 @@ goal from issue #13, the way a speed benchmark prints a time. Sections (select w
                threshold) on 1,000,000 fresh rows, against the full run's strategy likewise.
                Goal: within 5 % of the full run's F1. Default 5 runs, about 20 s each
                (--quick: 1).
+``scores``     Score columns (--score): a uniform random column "beats chance", and a fitted
+               strategy called distinguishably better than a column holding the true P(y|x)
+               (Gaussian classes, 5 % prevalence, 1,000-2,000 rows: no model is truly better).
+               Goal <= 5 % each. Default 60 runs (--quick: 12).
 ``compare``    False alarms of ``compare=`` + ``fail_if_worse=True`` on two independent samples
                of one population (1,000 rows, 5 % prevalence: the positive count varies as it
                would). Goal <= 5 %. Default 60 pairs, about 6-8 min (--quick: 12, 1.5 min).
@@ -903,6 +907,81 @@ def measure_compare(ctx: SectionContext) -> list[Measurement]:
     ]
 
 
+# --- 7. score columns ----------------------------------------------------------------------------
+
+SCORES_SHIFT = np.array([1.0, 0.7, 0.0])
+SCORES_PREVALENCE = 0.05
+
+
+def bayes_scores(frame: pd.DataFrame, shift: np.ndarray, prevalence: float) -> np.ndarray:
+    """The true P(positive | x) of ``gaussian_classes``' population: no model can rank better."""
+    X = frame[[f"x{i + 1}" for i in range(len(shift))]].to_numpy()
+    log_odds = X @ shift - shift @ shift / 2 + math.log(prevalence / (1 - prevalence))
+    return 1 / (1 + np.exp(-log_odds))
+
+
+def scores_run(task: tuple) -> dict:
+    seed, rows = task
+    rng = np.random.default_rng(seed)
+    frame = population_sample(rng, rows, SCORES_PREVALENCE, SCORES_SHIFT)
+    frame["bayes"] = np.round(bayes_scores(frame, SCORES_SHIFT, SCORES_PREVALENCE), 6)
+    frame["noise"] = np.round(rng.random(len(frame)), 6)
+    d = run_analysis(
+        frame,
+        "label",
+        int(rng.integers(2**31 - 1)),
+        strategies=("logreg", "balanced", "xgboost"),
+        score=("bayes", "noise"),
+        bootstrap=300,
+    )
+    chance = (d.get("chance") or {}).get("strategies") or {}
+    versus = {c["second"]: c for c in d.get("score_columns") or ()}
+    bayes = versus.get("bayes")
+    return {
+        "positives": d["dataset"]["positives"],
+        "recommended": d["recommended"]["strategy"],
+        "noise_beats_chance": bool((chance.get("noise") or {}).get("beats_chance")),
+        "bayes_beats_chance": bool((chance.get("bayes") or {}).get("beats_chance")),
+        # the report calls a fitted strategy distinguishably better than the best possible scorer
+        "beaten_bayes": bool(bayes and is_distinguishable(bayes) and bayes["difference"] > 0),
+        "bayes_worse": bool(bayes and is_distinguishable(bayes) and bayes["difference"] < 0),
+    }
+
+
+def measure_scores(ctx: SectionContext) -> list[Measurement]:
+    tasks = [(ctx.task_seed("scores", i), 1000 + 500 * (i % 3)) for i in range(ctx.runs)]
+    records = ctx.map(scores_run, tasks)
+    compared = [r for r in records if r["recommended"]]
+    return [
+        Measurement(
+            "scores",
+            'noise score column "beats chance"',
+            sum(r["noise_beats_chance"] for r in records),
+            len(records),
+            0.05,
+            detail="a uniform random column given with --score, tested with the strategies",
+        ),
+        Measurement(
+            "scores",
+            "strategy called better than Bayes",
+            sum(r["beaten_bayes"] for r in compared),
+            len(compared),
+            0.05,
+            detail="the true P(y|x) as a score column; the recommended strategy is never truly "
+            "better (Gaussian classes, 5 % prevalence, 1,000-2,000 rows)",
+        ),
+        Measurement(
+            "scores",
+            "Bayes column: beats chance (power)",
+            sum(r["bayes_beats_chance"] for r in records),
+            len(records),
+            None,
+            detail=f"Bayes called distinguishably better than the recommended strategy in "
+            f"{sum(r['bayes_worse'] for r in compared)}/{len(compared)} runs",
+        ),
+    ]
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 SECTIONS = {
@@ -914,6 +993,7 @@ SECTIONS = {
         Section("tripled", 10, 3, measure_tripled),
         Section("sample", 5, 1, measure_sample),
         Section("compare", 60, 12, measure_compare),
+        Section("scores", 60, 12, measure_scores),
     )
 }
 
