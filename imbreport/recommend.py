@@ -54,6 +54,7 @@ from imbreport.model import (
     metric_as_gated,
 )
 from imbreport.registry import Correction, spec_for
+from imbreport.segments import segment_figures
 
 #: Brier score above this multiple of the plain model's: the probabilities are distorted.
 DISTORTION_FACTOR = 1.5
@@ -169,6 +170,7 @@ def judge(results: Results) -> Verdict:
         folds=fold_figures(results, recommended.strategy),
         workload=workload(results, recommended.strategy, recommended.threshold),
         existing=existing_comparisons(results, recommended.strategy),
+        segments=segment_figures(results, recommended.strategy),
     )
 
 
