@@ -270,7 +270,7 @@ def _pr_auc(y, scores, weight, groups, resamples, seed, positives: int) -> Metri
     """PR-AUC in the segment, with a stratified (cluster, with groups) bootstrap interval;
     ``None`` without both classes. On fewer than ``FEW_EVENTS`` positives the bootstrap cannot
     say how uncertain it is (a perfect ranking of 3 positives resamples to 1.0 every time):
-    the figure has no interval."""
+    the figure has no interval; nor has it when every resample gives the same figure."""
     y = np.asarray(y).astype(bool)
     if y.all() or not y.any():
         return Metric(None)
@@ -282,8 +282,8 @@ def _pr_auc(y, scores, weight, groups, resamples, seed, positives: int) -> Metri
     inputs = {"s": BootstrapInput(np.asarray(scores, float)[None, :], decided, decided, False)}
     draws = bootstrap(y, inputs, resamples, seed, weight, 1, groups)["s"]["default"]["pr_auc"]
     draws = draws[np.isfinite(draws)]
-    if len(draws) == 0:
-        return Metric(value)
+    if len(draws) == 0 or np.ptp(draws) < 1e-9:
+        return Metric(value)  # a perfect ranking resamples to itself: no interval, not a point
     return Metric(value, interval(draws))
 
 
