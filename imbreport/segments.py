@@ -333,7 +333,7 @@ def _flag_lines(results: Results, tables: list[SegmentTable]) -> list[str]:
                 lines.append(
                     f"{NAMES[key]}{subject} is distinguishably lower in {table.column} = "
                     f"{row.value}: {_fmt(figure)} against {test.rest:.3f} elsewhere "
-                    f"(Holm-adjusted p = {_p(test.adjusted)}{small})."
+                    f"(Holm-adjusted p {_p(test.adjusted)}{small})."
                 )
     return lines
 
@@ -347,7 +347,8 @@ def _fmt(metric: Metric) -> str:
 
 
 def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    """``= 0.003`` or ``< 0.001``."""
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
 def _caveat(results: Results) -> str:
