@@ -956,6 +956,8 @@ def _segments(results: Results, found: Segments | None) -> SegmentsView | None:
         "only on the evidence of their counts. A figure resting on fewer than 10 positives "
         "(flagged rows, for precision) is not measurable with confidence and is not tested."
     )
+    if (results.protocol.repeats or 1) > 1:
+        text += " The figures are those of the first repeat."
     return SegmentsView(
         text=text,
         flagged=list(found.flagged),
