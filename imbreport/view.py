@@ -260,6 +260,8 @@ class SegmentLine:
     note: str
     lower: bool
     other: bool
+    #: The figures distinguishably below the rest, in words ("" when none).
+    alert: str = ""
 
 
 @dataclass(frozen=True)
@@ -969,15 +971,11 @@ def _segments(results: Results, found: Segments | None) -> SegmentsView | None:
 
 
 def _segment_line(row) -> SegmentLine:
-    notes = []
-    for key, name in (("recall", "recall"), ("precision", "precision")):
+    alerts, notes = [], []
+    for key in ("recall", "precision"):
         test = row.tests.get(key)
         if test is not None and test.lower:
-            figure = getattr(row, key).value
-            notes.append(
-                f"{name} lower than the rest ({figure:.3f} against {test.rest:.3f}; adjusted "
-                f"p {_p_value(test.adjusted)})"
-            )
+            alerts.append(f"{key} lower than the rest (adjusted p {_p_value(test.adjusted)})")
     if row.other:
         notes.append("pooled, not tested")
     elif row.size == "tiny":
@@ -1001,11 +999,12 @@ def _segment_line(row) -> SegmentLine:
         note="; ".join(notes),
         lower=bool(row.lower),
         other=row.other,
+        alert="; ".join(alerts),
     )
 
 
 def _p_value(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
 #: How an unset option reads in the configuration table, by option.
