@@ -121,7 +121,7 @@ def check_options(
     """Every option checked, before any data is read: the values (``make_config``), the
     threshold objective's grammar, the gates against the selected strategies, and the previous
     report. Returns the ``Config``, the parsed gates and the previous report (or ``None``)."""
-    from imbreport.gates import check_selected, parse_gates
+    from imbreport.gates import check_segment_columns, check_selected, parse_gates
     from imbreport.reproducible import source_date
     from imbreport.thresholds import parse_objective
 
@@ -131,6 +131,7 @@ def check_options(
     parse_objective(analysis.threshold_objective, analysis.cost_fp, analysis.cost_fn)
     gates = parse_gates(fail_under, fail_over, None)
     check_selected(gates, analysis.strategies, analysis.score, analysis.only_scores)
+    check_segment_columns(gates, analysis.segment)
     if fail_if_worse and compare is None:
         raise ConfigError(
             "--fail-if-worse needs --compare PREVIOUS.json (the run to compare with)."
@@ -169,7 +170,9 @@ def build_report(
         tool_version=__version__,
         warnings=results.warnings + warnings,
         illustration=illustration,
-        gates=evaluate_gates(results, _gated(verdict, config.analysis), gates),
+        gates=evaluate_gates(
+            results, _gated(verdict, config.analysis), gates, segments=verdict.segments
+        ),
         created=created_date(today=config.output.timings),
         model=model,
     )

@@ -267,6 +267,9 @@ def describe_outcome(report: Report, messages: Messages) -> None:
         messages.info(f"Note: indicative only. {verdict.indicative}")
     if verdict.deployment is not None and verdict.deployment.unstable:
         messages.info(f"Warning: {verdict.deployment.unstable}")
+    if verdict.segments is not None:
+        for line in verdict.segments.flagged:
+            messages.info(f"Segment: {printable(line)}")
     if report.changes is not None:
         for line in report.changes.highlights:
             messages.detail(f"Change: {line}")
@@ -584,7 +587,9 @@ def _shared_options(read_pyproject: bool) -> list:
             help="Quality gate: exit 1 when the metric is below VALUE, on the recommended "
             "strategy or on STRATEGY (repeatable), e.g. pr_auc=0.6, xgboost.recall=0.8. "
             f"METRIC is one of {', '.join(METRIC_KEYS)}. "
-            "Thresholded metrics are read at the tuned threshold. [default: none]",
+            "Thresholded metrics are read at the tuned threshold. On a --segment group: "
+            "METRIC[COLUMN=VALUE]=LIMIT (recall, precision or pr_auc; VALUE * for every group "
+            "with 30+ positives). [default: none]",
         ),
         click.option(
             "--fail-over",

@@ -134,8 +134,11 @@ def _quantile_bins(numbers: pd.Series) -> np.ndarray:
     present = bins.notna().to_numpy()
     if present.any():
         edges = bins.cat.categories
+        # qcut moves the lowest edge 0.1 % below the minimum; the label shows the minimum
+        lowest = float(numbers.min())
         names = [
-            f"{'[' if i == 0 else '('}{_number_label(iv.left)}, {_number_label(iv.right)}]"
+            f"{'[' if i == 0 else '('}{_number_label(lowest if i == 0 else iv.left)}, "
+            f"{_number_label(iv.right)}]"
             for i, iv in enumerate(edges)
         ]
         codes = bins.cat.codes.to_numpy()

@@ -635,6 +635,124 @@ class FeatureImportance:
 TOP_FEATURES = 15
 
 
+# --- segments (--segment; judged in segments.py) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentTest:
+    """A segment's figure against every other evaluated row: one-sided Fisher exact test that
+    it is lower, ``adjusted`` by Holm over every segment test of the run; ``lower`` when the
+    adjusted p-value is at most 5 %."""
+
+    rest: float
+    p_value: float
+    adjusted: float
+    lower: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rest": rounded(self.rest),
+            "p_value": rounded(self.p_value),
+            "p_value_adjusted": rounded(self.adjusted),
+            "lower": self.lower,
+        }
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One group of rows of a segment column, for one strategy or score column: its evaluated
+    rows and positives, prevalence, PR-AUC, and recall and precision at each split's own tuned
+    threshold (``flagged_rows`` decided positive), with 95% intervals. ``size``: "ok", "small"
+    (fewer than 30 positives) or "tiny" (fewer than 10); ``measurable`` says, per figure, whether
+    it rests on at least 10 events (positives; flagged rows for precision); ``tests`` holds its test against the rest (``None``
+    where not tested). ``other`` marks the pooled row of the groups beyond the shown ones."""
+
+    value: str
+    other: bool
+    rows: int
+    positives: int
+    prevalence: float | None
+    flagged_rows: int
+    pr_auc: Metric
+    recall: Metric
+    precision: Metric
+    size: str
+    tests: dict[str, SegmentTest | None]
+    measurable: dict[str, bool]
+
+    @property
+    def lower(self) -> tuple[str, ...]:
+        """The figures distinguishably below the rest."""
+        return tuple(k for k, t in self.tests.items() if t is not None and t.lower)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "other": self.other,
+            "rows": self.rows,
+            "positives": self.positives,
+            "prevalence": rounded(self.prevalence),
+            "flagged_rows": self.flagged_rows,
+            "size": self.size,
+            "pr_auc": self.pr_auc.to_dict(),
+            "recall": self.recall.to_dict(),
+            "precision": self.precision.to_dict(),
+            "measurable": dict(self.measurable),
+            "tests": {k: None if t is None else t.to_dict() for k, t in self.tests.items()},
+            "lower": list(self.lower),
+        }
+
+
+@dataclass(frozen=True)
+class SegmentTable:
+    """A segment column's groups for one strategy or score column (``existing``)."""
+
+    column: str
+    binning: str  # "values" | "4 quantile bins"
+    strategy: str
+    existing: bool
+    recommended: bool
+    rows: tuple[SegmentRow, ...]
+    #: Groups pooled into the "other" row (beyond the largest shown one by one).
+    pooled_values: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "binning": self.binning,
+            "strategy": self.strategy,
+            "existing": self.existing,
+            "recommended": self.recommended,
+            "pooled_values": self.pooled_values,
+            "segments": [r.to_dict() for r in self.rows],
+        }
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Every ``--segment`` column's figures (``tables``), the segments flagged below the rest
+    in one sentence each (``flagged``), how many tests the Holm adjustment covered, the method
+    and the dependence caveat in words; ``absent`` says why there are no tables."""
+
+    tables: tuple[SegmentTable, ...]
+    flagged: tuple[str, ...]
+    tests: int
+    method: str
+    caveat: str
+    absent: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "family_wise_error": 0.05,
+            "tests": self.tests,
+            "flagged": list(self.flagged),
+            "caveat": self.caveat,
+            "absent": self.absent,
+            "tables": [t.to_dict() for t in self.tables],
+        }
+
+
 @dataclass(frozen=True)
 class Period:
     """One period of time-ordered evaluated rows: its span, counts, prevalence, and each
@@ -727,6 +845,8 @@ class Verdict:
     existing: tuple[Comparison, ...] = ()
     #: Period by period along the --time column (``None`` without --time).
     trend: Trend | None = None
+    #: Figures per segment (``--segment``) and the segments flagged below the rest, else ``None``.
+    segments: Segments | None = None
 
 
 @dataclass(frozen=True)
@@ -752,9 +872,11 @@ class GateResult:
     value: float | None
     passed: bool
     message: str
+    #: ``(column, value)`` of a gate on a segment (``"*"``: every large segment), else ``None``.
+    segment: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "gate": self.spec,
             "strategy": self.strategy,
             "metric": self.metric,
@@ -764,6 +886,9 @@ class GateResult:
             "passed": self.passed,
             "message": self.message,
         }
+        if self.segment is not None:
+            out["segment"] = {"column": self.segment[0], "value": self.segment[1]}
+        return out
 
 
 @dataclass(frozen=True)
@@ -827,6 +952,7 @@ class Report:
             "corrections": [c.to_dict() for c in v.corrections],
             "score_columns": [c.to_dict() for c in v.existing],
             "trend": None if v.trend is None else v.trend.to_dict(),
+            "segments": None if v.segments is None else v.segments.to_dict(),
             "recommended": {
                 **v.recommended.to_dict(),
                 "undecided": list(v.undecided),

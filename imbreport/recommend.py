@@ -54,6 +54,7 @@ from imbreport.model import (
     metric_as_gated,
 )
 from imbreport.registry import Correction, spec_for
+from imbreport.segments import FEW_EVENTS, FEW_POSITIVES, segment_figures
 from imbreport.trend import trend
 
 #: Brier score above this multiple of the plain model's: the probabilities are distorted.
@@ -61,10 +62,9 @@ DISTORTION_FACTOR = 1.5
 #: Fewer positives than this, or a prevalence below ``EXTREME_PREVALENCE``: extreme imbalance.
 EXTREME_POSITIVES = 50
 EXTREME_PREVALENCE = 0.001
-#: Fewer positives than this: the figures are indicative, and the advice asks for more.
-FEW_POSITIVES = 30
-#: A recall or precision resting on fewer events than this is indicative.
-FEW_EVENTS = 10
+# FEW_POSITIVES (fewer positives: the figures are indicative, the advice asks for more) and
+# FEW_EVENTS (a recall or precision resting on fewer events is indicative) are segments.py's,
+# which sits below this module and judges segments by the same sizes.
 #: A simpler strategy is preferred only when shown within this much PR-AUC of the leader.
 EQUIVALENCE_MARGIN = 0.02
 #: The shares of highest-scored rows the workload table shows.
@@ -171,6 +171,7 @@ def judge(results: Results) -> Verdict:
         workload=workload(results, recommended.strategy, recommended.threshold),
         existing=existing_comparisons(results, recommended.strategy),
         trend=trend(results, recommended.strategy),
+        segments=segment_figures(results, recommended.strategy),
     )
 
 

@@ -20,6 +20,7 @@ from imbreport.model import (
     Metric,
     Report,
     Results,
+    Segments,
     StrategyResult,
     Workload,
     categorical_option,
@@ -257,6 +258,46 @@ class AnomalyView:
 
 
 @dataclass(frozen=True)
+class SegmentLine:
+    """One group of a segment table: figures as cells, and what to make of them (``note``);
+    ``lower`` when a figure is distinguishably below the rest."""
+
+    value: str
+    rows: str
+    positives: str
+    prevalence: str
+    pr_auc: Cell
+    recall: Cell
+    precision: Cell
+    note: str
+    lower: bool
+    other: bool
+    #: The figures distinguishably below the rest, in words ("" when none).
+    alert: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentTableView:
+    title: str
+    column: str
+    rows: list[SegmentLine]
+    pooled: str
+
+
+@dataclass(frozen=True)
+class SegmentsView:
+    """The segments section: what it shows, the flagged groups, one table per column and
+    subject, and the caveat on the tests."""
+
+    text: str
+    flagged: list[str]
+    tables: list[SegmentTableView]
+    caveat: str
+    absent: str
+    tests: int = 0
+
+
+@dataclass(frozen=True)
 class ReportView:
     """Everything the templates print."""
 
@@ -294,6 +335,8 @@ class ReportView:
     versions: list[tuple[str, str]]
     timings: list[tuple[str, str]] | None
     figures: dict[str, Any]
+    #: Figures per segment (``--segment``), else ``None`` (no section).
+    segments: SegmentsView | None = None
 
 
 def cell(metric: Metric) -> Cell:
@@ -317,6 +360,9 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         sections.insert(1, ("changes", "Changes since the previous run"))
     if verdict.trend is not None:
         sections.insert(sections.index(("workload", "Workload at the threshold")) + 1, TREND)
+    if verdict.segments is not None:
+        at = next(i for i, (sid, _) in enumerate(sections) if sid == "workload") + 1
+        sections.insert(at, ("segments", "Segments"))
     return ReportView(
         title=f"Class-imbalance report: {ds.source_name}",
         source=ds.source_name,
@@ -400,6 +446,7 @@ def build_view(report: Report, figures: dict[str, Any]) -> ReportView:
         versions=list(results.versions.items()),
         timings=_timings(results.timings) if report.config.output.timings else None,
         figures=figures,
+        segments=_segments(results, verdict.segments),
     )
 
 
@@ -971,6 +1018,94 @@ def _anomaly_judgement(detector: StrategyResult, test, prevalence: float) -> str
     if test.beats_chance:
         return f"It beats chance (adjusted p = {test.adjusted:.3f})."
     return f"It does not beat chance (adjusted p = {test.adjusted:.2f})."
+
+
+def _segments(results: Results, found: Segments | None) -> SegmentsView | None:
+    """The segments section: one table per segment column and subject (the recommended
+    strategy, each score column), each group's figures and what to make of them."""
+    if found is None:
+        return None
+    tables = []
+    for table in found.tables:
+        subject = results.label(table.strategy)
+        role = (
+            "recommended" if table.recommended else "score column" if table.existing else "strategy"
+        )
+        binning = "" if table.binning == "values" else f", {table.binning}"
+        pooled = (
+            f"Only the {len(table.rows) - 1} largest groups are shown one by one; the "
+            f"{table.pooled_values} others are pooled in the last row, which is not tested."
+            if table.pooled_values
+            else ""
+        )
+        tables.append(
+            SegmentTableView(
+                title=f"{table.column}{binning} — {subject}, {role}",
+                column=table.column,
+                rows=[_segment_line(row) for row in table.rows],
+                pooled=pooled,
+            )
+        )
+    tested = found.tests
+    text = (
+        "The evaluated rows split by each --segment column: rows, positives and prevalence of "
+        "each group, PR-AUC ranked within the group, and recall and precision with every row "
+        "decided at the threshold tuned inside its own split's training part (the "
+        "leaderboard's out-of-sample decisions), each with its 95% interval. A group is "
+        "flagged when its recall or precision is distinguishably below that of all other "
+        f"rows: a one-sided Fisher exact test, Holm-adjusted over the {tested} test"
+        f"{'' if tested == 1 else 's'} of this run (family-wise error 5%). Groups with fewer "
+        "than 30 positives are called small: their intervals are wide and they are flagged "
+        "only on the evidence of their counts. A figure resting on fewer than 10 positives "
+        "(flagged rows, for precision) is not measurable with confidence and is not tested."
+    )
+    if (results.protocol.repeats or 1) > 1:
+        text += " The figures are those of the first repeat."
+    return SegmentsView(
+        text=text,
+        flagged=list(found.flagged),
+        tables=tables,
+        caveat=found.caveat,
+        absent=found.absent or "",
+        tests=tested,
+    )
+
+
+def _segment_line(row) -> SegmentLine:
+    alerts, notes = [], []
+    for key in ("recall", "precision"):
+        test = row.tests.get(key)
+        if test is not None and test.lower:
+            alerts.append(f"{key} lower than the rest (adjusted p {_p_value(test.adjusted)})")
+    if row.other:
+        notes.append("pooled, not tested")
+    elif row.size == "tiny":
+        notes.append("tiny: too few positives to measure with confidence")
+    else:
+        if row.size == "small":
+            notes.append("small: wide intervals")
+        if not row.measurable.get("precision", True):
+            notes.append(
+                f"precision rests on {row.flagged_rows} flagged row"
+                f"{'' if row.flagged_rows == 1 else 's'}: not measurable"
+            )
+    return SegmentLine(
+        value=row.value,
+        rows=f"{row.rows:,}",
+        positives=f"{row.positives:,}",
+        prevalence="—" if row.prevalence is None else f"{row.prevalence:.2%}",
+        pr_auc=cell(row.pr_auc),
+        recall=cell(row.recall),
+        precision=cell(row.precision),
+        note="; ".join(notes),
+        lower=bool(row.lower),
+        other=row.other,
+        alert="; ".join(alerts),
+    )
+
+
+def _p_value(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
 #: How an unset option reads in the configuration table, by option.
