@@ -1028,9 +1028,8 @@ def _segments(results: Results, found: Segments | None) -> SegmentsView | None:
     tables = []
     for table in found.tables:
         subject = results.label(table.strategy)
-        role = (
-            "recommended" if table.recommended else "score column" if table.existing else "strategy"
-        )
+        # a score column's label already says what it is
+        role = "" if table.existing else ", recommended" if table.recommended else ", strategy"
         binning = "" if table.binning == "values" else f", {table.binning}"
         pooled = (
             f"Only the {len(table.rows) - 1} largest groups are shown one by one; the "
@@ -1040,7 +1039,7 @@ def _segments(results: Results, found: Segments | None) -> SegmentsView | None:
         )
         tables.append(
             SegmentTableView(
-                title=f"{table.column}{binning} — {subject}, {role}",
+                title=f"{table.column}{binning} — {subject}{role}",
                 column=table.column,
                 rows=[_segment_line(row) for row in table.rows],
                 pooled=pooled,
