@@ -111,6 +111,8 @@ def run_analysis(
         raise ConfigError(
             f"--save-model writes a skops file: give a name ending in .skops, not '{save_model}'."
         )
+    if save_model is not None and options.get("only_scores"):
+        raise ConfigError("--only-scores fits nothing, so --save-model has no model to save.")
     model_file = (save_model,) if save_model else ()
     check_outputs(outputs + model_file, inputs=(data_path, options.get("compare"), config_file()))
     report = analyze(

@@ -9,6 +9,7 @@ kept here as one label per row. Every problem is an ``InputError`` that names th
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,10 @@ def _score_values(column: pd.Series, name: str) -> np.ndarray:
         )
     if not np.isfinite(values).all():
         raise InputError(f"Score column '{name}' holds infinite values.")
+    if np.ptp(values) == 0:
+        raise InputError(
+            f"Score column '{name}' holds one value ({values[0]:g}) on every row: it ranks nothing."
+        )
     return values
 
 
@@ -159,7 +164,7 @@ def _time_values(column: pd.Series, name: str) -> tuple[np.ndarray, str]:
         kind = "number"
     else:
         text = column.astype("string")
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+        parsed = _one_date_format(text, name)
         bad = parsed.isna() & text.notna()
         if parsed.isna().sum() > bad.sum():
             _missing_time(name, int(parsed.isna().sum() - bad.sum()))
@@ -174,6 +179,27 @@ def _time_values(column: pd.Series, name: str) -> tuple[np.ndarray, str]:
     if np.isnan(values).any():
         _missing_time(name, int(np.isnan(values).sum()))
     return values, kind
+
+
+def _one_date_format(text: pd.Series, name: str) -> pd.Series:
+    """Dates and times parsed with one format for the whole column (ISO 8601, else the format
+    pandas infers from the first value); a column mixing formats is an error, since reading
+    05/01 as May in one row and January in another would scramble the order."""
+    present = text.dropna()
+    for fmt in ("ISO8601", None):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
+                return pd.to_datetime(text, format=fmt, utc=True)
+        except (ValueError, TypeError, OverflowError):
+            continue
+    coerced = pd.to_datetime(present, errors="coerce", format="mixed", utc=True)
+    if len(present) and coerced.notna().all():
+        raise InputError(
+            f"The --time column '{name}' mixes date formats (e.g. '{present.iloc[0]}'): write "
+            "every value in one format, ideally ISO 8601 (2024-05-01 or 2024-05-01T13:45)."
+        )
+    return pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
 
 
 def _missing_time(name: str, missing: int) -> None:

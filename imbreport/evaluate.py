@@ -38,7 +38,13 @@ from imbreport.measure import EvaluatedRows, measure
 from imbreport.model import Dataset, FeatureImportance, Protocol, Results
 from imbreport.options import AnalysisOptions
 from imbreport.registry import Correction, StrategySpec, select_strategies
-from imbreport.scored import in_sample_warnings, score_notes, score_outcomes, score_specs
+from imbreport.scored import (
+    decision_warnings,
+    in_sample_warnings,
+    score_notes,
+    score_outcomes,
+    score_specs,
+)
 from imbreport.splits import Split, fitting_rows, inner_folds, make_splits, with_validation
 from imbreport.strategies import FeatureLayout
 from imbreport.takeaway import deployable
@@ -81,7 +87,9 @@ def evaluate(
         if plan.tuning.possible and plan.tuning.validation_fraction is not None:
             fraction = plan.tuning.validation_fraction
             splits = [
-                with_validation(s, dataset.y, fraction, options.seed, dataset.group_ids)
+                with_validation(
+                    s, dataset.y, fraction, options.seed, dataset.group_ids, dataset.roles.time
+                )
                 for s in splits
             ]
         notes += _fitting_notes(dataset.y, splits, plan.tuning, specs) + score_notes(dataset)
@@ -124,7 +132,9 @@ def evaluate(
         dataset=dataset,
         protocol=_protocol(dataset, options, plan, splits, evaluated, notes),
         strategies=strategies,
-        warnings=_warnings(dataset, positives, strategies) + in_sample_warnings(strategies),
+        warnings=_warnings(dataset, positives, strategies)
+        + in_sample_warnings(strategies)
+        + decision_warnings(dataset),
         versions=library_versions(),
         timings={
             "fit_seconds": round(fit_seconds, 3),
@@ -158,10 +168,15 @@ def _fit_plan(
         sampling_rate=dataset.sampling_rate,
     )
     large = min(len(s.train) for s in splits) > LARGE_TRAINING_PART
-    tuning = Tuning(inner_folds(dataset.y, splits), VALIDATION_FRACTION if large else None)
+    ordered = dataset.roles.time is not None  # tune on the latest rows of each training part
+    tuning = Tuning(
+        inner_folds(dataset.y, splits),
+        VALIDATION_FRACTION if large or ordered else None,
+        latest=ordered,
+    )
     objective = parse_objective(options.threshold_objective, options.cost_fp, options.cost_fn)
     objective = replace(objective, negative_weight=1.0 / dataset.sampling_rate)
-    return FitPlan(layout, objective, tuning, dataset.group_ids)
+    return FitPlan(layout, objective, tuning, dataset.group_ids, order=dataset.roles.time)
 
 
 def _protocol(dataset, options, plan: FitPlan, splits, evaluated: EvaluatedRows, notes):
@@ -209,9 +224,9 @@ def _time_notes(dataset: Dataset, splits: list[Split]) -> list[str]:
     learned_only = int((order < first_test).sum())
     shape = (
         "the latest rows held out"
-        if len(splits) == 1
-        else f"{len(splits)} forward-chaining folds (expanding window: each fold learns from every "
-        "earlier block)"
+        if len(splits) == 1 and dataset.roles.time is not None and _is_holdout(splits, dataset)
+        else f"{len(splits)} forward-chaining fold{'s' if len(splits) != 1 else ''} (expanding "
+        "window: each fold learns from every earlier block)"
     )
     return [
         f"Time order ('{dataset.roles.time_column}'): {shape}; every evaluated row is later than "
@@ -219,6 +234,11 @@ def _time_notes(dataset: Dataset, splits: list[Split]) -> list[str]:
         f"rows). The earliest {learned_only:,} rows are only learned from, never evaluated. "
         "Exact copies of a row at different times are treated as separate events."
     ]
+
+
+def _is_holdout(splits: list[Split], dataset: Dataset) -> bool:
+    """One split whose training part is every row not evaluated (a holdout, not one fold)."""
+    return len(splits[0].train) + len(splits[0].test) == len(dataset.y)
 
 
 def _warnings(dataset: Dataset, positives: int, strategies) -> tuple[str, ...]:
@@ -279,6 +299,30 @@ def _evaluation_notes(evaluated: EvaluatedRows, sampling_rate: float) -> list[st
     return notes
 
 
+def _widening(options: AnalysisOptions) -> str:
+    """What the intervals add to the bootstrap's variability, in words."""
+    if options.holdout:
+        return ""
+    if options.time is not None:
+        return (
+            "the forward-chaining folds are not exchangeable (their spread is drift as much as "
+            "refitting), so no interval is widened by it: they cover the evaluated rows with "
+            "the folds' models fixed, and the 'Over time' section shows the drift; "
+        )
+    if options.score:
+        return (
+            "under cross-validation every interval of a strategy, and those of the differences "
+            "between strategies, is widened to cover refitting and re-tuning too (the spread "
+            "across folds, with Nadeau & Bengio's correction; a score column is not refitted, "
+            "so only its figures at the tuned thresholds are); "
+        )
+    return (
+        "under cross-validation every interval, and those of the differences between "
+        "strategies, is widened to cover refitting and re-tuning too (the spread across "
+        "folds, with Nadeau & Bengio's correction); "
+    )
+
+
 def _interval_method(options: AnalysisOptions, resamples: int, negatives: int) -> str:
     where = "test-split" if options.holdout else "out-of-fold"
     pairing = (
@@ -291,13 +335,7 @@ def _interval_method(options: AnalysisOptions, resamples: int, negatives: int) -
         f"stratified bootstrap of the {where} predictions ({resamples} resamples; positives and "
         f"negatives resampled separately; {pairing}). It holds the fitted models fixed, so it "
         "covers the variability of the evaluated rows; "
-        + (
-            "under cross-validation every interval, and those of the differences between "
-            "strategies, is widened to cover refitting and re-tuning too (the spread across "
-            "folds, with Nadeau & Bengio's correction); "
-            if not options.holdout
-            else ""
-        )
+        + _widening(options)
         + "a recall or precision interval is never narrower than the exact binomial interval of "
         "its counts"
     )

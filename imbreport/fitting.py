@@ -77,6 +77,7 @@ class Tuning:
 
     inner_folds: int
     validation_fraction: float | None = None
+    latest: bool = False  # the validation rows are the latest of the part (--time)
 
     @property
     def possible(self) -> bool:
@@ -85,6 +86,12 @@ class Tuning:
     def describe(self) -> str:
         if not self.possible:
             return "not tuned: too few positives for an inner cross-validation"
+        if self.validation_fraction is not None and self.latest:
+            return (
+                f"on the latest {self.validation_fraction:.0%} of each training part (the model "
+                "evaluated is fitted on the earlier rows of that part, so no threshold is chosen "
+                "by a model that learned from later rows)"
+            )
         if self.validation_fraction is not None:
             return (
                 f"on a stratified {self.validation_fraction:.0%} validation split of each "
@@ -110,6 +117,8 @@ class FitPlan:
     groups: np.ndarray | None = None
     #: Keep each fitted model in its ``FoldOutcome`` (the Dask engine scores every row with it).
     keep_models: bool = False
+    #: The --time order of every row (validation rows are then the latest), or None.
+    order: np.ndarray | None = None
 
     @property
     def seed(self) -> int:
@@ -368,7 +377,8 @@ def fit_one(
     started = time.perf_counter()
     tuning = plan.tuning
     if tuning.possible and tuning.validation_fraction is not None and split.fit is None:
-        split = with_validation(split, y, tuning.validation_fraction, plan.seed, plan.groups)
+        fraction = tuning.validation_fraction
+        split = with_validation(split, y, fraction, plan.seed, plan.groups, plan.order)
     shared = shared or _SharedRows(X, y, split)
     fallback = None
     try:
@@ -436,7 +446,8 @@ def fit_on_all_rows(spec: StrategySpec, plan: FitPlan, X, y: np.ndarray) -> AllR
     split = Split(0, 0, np.arange(len(y)), np.arange(0))
     tuned = spec.tunable and plan.tuning.possible
     if tuned and plan.tuning.validation_fraction is not None:
-        split = with_validation(split, y, plan.tuning.validation_fraction, plan.seed, plan.groups)
+        fraction = plan.tuning.validation_fraction
+        split = with_validation(split, y, fraction, plan.seed, plan.groups, plan.order)
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
         if tuned:
@@ -522,7 +533,7 @@ def _fit_and_tune(pipeline, spec, X, y, split: Split, plan: FitPlan, shared):
         rows = stratified_sample(rows, y, FOREST_FIT_ROWS, seed)
     if not (spec.tunable and tuning.possible):
         return pipeline.fit(X[rows], y[rows]), None, False
-    if spec.anomaly:
+    if spec.anomaly and plan.order is None:  # out-of-bag rows are earlier and later ones
         tuned = _fit_then_tune_out_of_bag(pipeline, X[rows], y[rows], objective)
         if tuned is not None:
             return (*tuned, True)

@@ -104,7 +104,11 @@ def measure(
         )
         final.append(
             honest_intervals(
-                measured, fold_values[result.name], _test_share(evaluated), evaluated.weight
+                measured,
+                fold_values[result.name],
+                _test_share(evaluated),
+                evaluated.weight,
+                widen=_widened_metrics(result, evaluated),
             )
         )
     draws = Draws(
@@ -127,8 +131,23 @@ def measure(
     return tuple(final), draws
 
 
+def _widened_metrics(result: StrategyResult, evaluated: EvaluatedRows) -> tuple[str, ...]:
+    """The metrics whose intervals also cover refitting and re-tuning (the spread across
+    splits): none under time order, whose splits are not exchangeable (their spread is drift,
+    not refitting); for a score column, nothing is refitted, only its thresholds re-tuned."""
+    if evaluated.ordered:
+        return ()
+    if result.existing:
+        return ("recall", "precision", "f1")
+    return ("pr_auc", "roc_auc", "recall", "precision", "f1")
+
+
 def honest_intervals(
-    result: StrategyResult, folds: dict[str, np.ndarray], test_share: float, weight: float
+    result: StrategyResult,
+    folds: dict[str, np.ndarray],
+    test_share: float,
+    weight: float,
+    widen: tuple[str, ...] = ("pr_auc", "roc_auc", "recall", "precision", "f1"),
 ) -> StrategyResult:
     """Intervals that cover what they claim: the bootstrap of the evaluated rows holds the fitted
     models and thresholds fixed, so where there are several splits the intervals of PR-AUC,
@@ -139,7 +158,7 @@ def honest_intervals(
     metrics, tuned = dict(result.metrics), dict(result.tuned_metrics)
     for key in ("pr_auc", "roc_auc"):
         found = metrics.get(key)
-        if found is not None and found.value is not None:
+        if found is not None and found.value is not None and key in widen:
             widened = Metric(
                 found.value, widened_interval(found.ci, folds[key], found.value, test_share)
             )
@@ -148,7 +167,7 @@ def honest_intervals(
                 tuned[key] = widened
     for key in ("recall", "precision", "f1"):
         found = tuned.get(key)
-        if found is not None and found.value is not None:
+        if found is not None and found.value is not None and key in widen:
             tuned[key] = Metric(
                 found.value, widened_interval(found.ci, folds[key], found.value, test_share)
             )

@@ -163,6 +163,10 @@ def _check_roles(options: AnalysisOptions) -> None:
     """Score, segment and time options that cannot go together."""
     if options.only_scores and not options.score:
         raise ConfigError("--only-scores evaluates score columns: name at least one with --score.")
+    if options.only_scores and options.strategies is not None:
+        raise ConfigError(
+            "--only-scores fits nothing, so --strategies has nothing to choose: drop one of them."
+        )
     if options.time is not None and options.groups is not None:
         raise ConfigError(
             "--time and --groups cannot be combined: a time split keeps the order of rows, a "

@@ -99,7 +99,9 @@ def chance_tests(results: Results) -> dict[str, ChanceTest]:
             value = s.metrics.get(key)
             if value is not None and value.value is not None and key in null[s.name]:
                 centre = float(np.mean(null[s.name][key]))
-                observed[(s.name, key)] = centre + (value.value - centre) / shrink
+                # a score column's folds learn nothing from each other: its test is exact
+                factor = 1.0 if s.existing else shrink
+                observed[(s.name, key)] = centre + (value.value - centre) / factor
                 nulls[(s.name, key)] = null[s.name][key]
     p_values = max_statistic_p_values(observed, nulls)
     out = {}
@@ -128,7 +130,7 @@ def _fold_correlation_factor(results: Results) -> float:
     positives is learnt by every fold); with correlation ≈ n_test/n_train between folds (Nadeau
     & Bengio 2003) the spread grows by √(1 + K · n_test/n_train). A single holdout: 1."""
     folds = results.protocol.folds or 1
-    if results.protocol.kind != "cv" or folds < 2:
+    if results.protocol.kind != "cv" or folds < 2 or results.protocol.ordered_by:
         return 1.0
     return math.sqrt(1 + folds * results.draws.test_share)
 
@@ -349,12 +351,16 @@ def difference(results: Results, first: StrategyResult, second: StrategyResult, 
     mine = metric_as_gated(first.metrics, first.tuned_metrics, metric)
     theirs = metric_as_gated(second.metrics, second.tuned_metrics, metric)
     estimate = (mine.value or 0.0) - (theirs.value or 0.0)
+    # the spread across splits adds refitting's variability, unless the splits follow time
+    # (their spread is drift) or neither side is refitted (two score columns' ranking)
+    fixed = first.existing and second.existing and metric in ("pr_auc", "roc_auc")
+    per_split = not (results.protocol.ordered_by or fixed)
     return paired_difference(
         estimate,
         draws.bootstrap[first.name][metric],
         draws.bootstrap[second.name][metric],
-        draws.fold_values.get(first.name, {}).get(metric),
-        draws.fold_values.get(second.name, {}).get(metric),
+        draws.fold_values.get(first.name, {}).get(metric) if per_split else None,
+        draws.fold_values.get(second.name, {}).get(metric) if per_split else None,
         draws.test_share,
     )
 
@@ -444,14 +450,14 @@ def choose_recommended(
             chosen = min(simpler, key=lambda s: _spec(s).simplicity)
             c = by_second[chosen.name]
             reason = (
-                f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])}), but "
+                f"{leader.label} has {_highest(results)} ({fmt(leader.metrics['pr_auc'])}), but "
                 f"{chosen.label} ({fmt(chosen.metrics['pr_auc'])}) is simpler and shown "
                 f"practically equivalent: the paired difference's 90% interval lies within "
                 f"±{EQUIVALENCE_MARGIN:g} (difference {c.difference:+.3f}), and it is not "
                 "distinguishably worse on ROC-AUC or at the tuned threshold."
             )
             return Recommended(chosen.name, chosen.threshold, reason), undecided, settle
-        reason = f"{leader.label} has the highest PR-AUC ({fmt(leader.metrics['pr_auc'])})"
+        reason = f"{leader.label} has {_highest(results)} ({fmt(leader.metrics['pr_auc'])})"
         reason += _standing(results, leader, by_second, undecided)
         return Recommended(leader.name, leader.threshold, reason), undecided, settle
     fitted = [s for s in results.strategies if s.ok and not s.existing and not _spec(s).baseline]
@@ -495,6 +501,13 @@ def choose_recommended(
         (),
         None,
     )
+
+
+def _highest(results: Results) -> str:
+    """'the highest PR-AUC', of the strategies only when score columns compete too."""
+    if any(s.existing for s in results.strategies):
+        return "the highest PR-AUC of the strategies fitted here"
+    return "the highest PR-AUC"
 
 
 def _scores_only_reason(best: StrategyResult, chance: dict[str, ChanceTest]) -> str:
@@ -639,12 +652,20 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
     positives = results.dataset.positives
     chosen = results.strategy(verdict.recommended.strategy)
 
-    if chosen is not None:
+    keep = _existing_better(results, verdict)
+    if keep:
+        advice.append(keep)
+    if results.dataset.roles.scores and not any(
+        not s.existing and not _spec(s).baseline for s in ok
+    ):  # --only-scores: an audit of existing models, nothing to deploy or reject here
+        advice.append(_audit_advice(results, verdict))
+    elif chosen is not None:
         deployed = verdict.recommended.threshold
         threshold = "" if deployed is None else f" at threshold {deployed:.3f}"
+        use = "Or use" if keep else "Use"
         advice.append(
             Advice(
-                f"Use {chosen.label}{threshold}",
+                f"{use} {chosen.label}{threshold}",
                 f"{verdict.recommended.reason} Out of fold, each fold's model at its own tuned "
                 f"threshold reached recall {fmt(chosen.metric('recall', True))} and precision "
                 f"{fmt(chosen.metric('precision', True))}.",
@@ -770,6 +791,44 @@ def build_advice(results: Results, verdict: Verdict) -> tuple[Advice, ...]:
             )
         )
     return tuple(advice)
+
+
+def _existing_better(results: Results, verdict: Verdict) -> Advice | None:
+    """Keep an existing model that is distinguishably better than the recommended strategy."""
+    better = [c for c in verdict.existing if c.distinguishable and c.difference < 0]
+    chosen = results.strategy(verdict.recommended.strategy)
+    if not better or chosen is None:
+        return None
+    best = min(better, key=lambda c: c.difference)
+    mine = results.strategy(best.second)
+    return Advice(
+        f"Keep the existing model '{mine.name}'",
+        f"Its PR-AUC ({fmt(mine.metrics['pr_auc'])}) is distinguishably higher than that of "
+        f"{chosen.label}, the best of the strategies fitted here "
+        f"({fmt(chosen.metrics['pr_auc'])}; {mine.name} − {chosen.name} = {-best.difference:+.3f} "
+        f"[{-best.ci[1]:+.3f}, {-best.ci[0]:+.3f}], Holm-adjusted p = {best.p_value:.3f}), on "
+        "the same rows and resamples. Replacing it with a strategy of this report would lose "
+        "ranking quality, provided its scores are out-of-sample for these rows.",
+    )
+
+
+def _audit_advice(results: Results, verdict: Verdict) -> Advice:
+    """--only-scores: what the audit found about the best score column."""
+    best = results.strategy(verdict.focus)
+    test = verdict.chance.get(best.name) if best is not None else None
+    if best is None or test is None or not test.beats_chance:
+        return Advice(
+            "The existing model ranks no better than chance here",
+            f"{verdict.recommended.reason} Check that the scores belong to these rows, and "
+            "whether the model still sees the inputs it was built on.",
+        )
+    return Advice(
+        f"'{best.name}' still ranks the positives",
+        f"{verdict.recommended.reason} At each split's threshold, tuned on that split's "
+        f"training rows, recall {fmt(best.metric('recall', True))} and precision "
+        f"{fmt(best.metric('precision', True))}. Gate these figures (--fail-under "
+        f"{best.name}.recall=…) to be told when they drop.",
+    )
 
 
 def _correction_advice(results: Results, verdict: Verdict) -> list[Advice]:

@@ -38,11 +38,14 @@ def score_outcomes(
         probability = dataset.roles.score_kinds[column] == "probability"
         for split in splits:
             started = time.perf_counter()
-            threshold = None
+            threshold, failed = None, None
             if tune:
-                threshold = threshold_for_scores(
-                    values[split.train], dataset.y[split.train], objective
-                )
+                try:
+                    threshold = threshold_for_scores(
+                        values[split.train], dataset.y[split.train], objective
+                    )
+                except ValueError as exc:  # e.g. the training rows' scores are all equal
+                    failed = f"{type(exc).__name__}: {exc}"
             default = DEFAULT_PROBABILITY_THRESHOLD if probability else threshold
             held_out = values[split.test]
             if default is None:  # neither tuned nor a probability: the training rows' median
@@ -56,6 +59,7 @@ def score_outcomes(
                     threshold=threshold,
                     default_threshold=default if probability else None,
                     seconds=time.perf_counter() - started,
+                    tuning_failed=failed,
                 )
             )
     return outcomes
@@ -100,4 +104,15 @@ def in_sample_warnings(strategies) -> tuple[str, ...]:
         and s.existing
         and s.metrics.get("roc_auc") is not None
         and (s.metrics["roc_auc"].value or 0.0) >= IN_SAMPLE_ROC_AUC
+    )
+
+
+def decision_warnings(dataset: Dataset) -> tuple[str, ...]:
+    """A warning for each score column holding only two values: a decision, not a ranking."""
+    return tuple(
+        f"Score column '{column}' holds only two values: it records decisions, not scores, so "
+        "its PR-AUC and ROC-AUC are those of a single cut and its curves have one step. Give the "
+        "model's scores before they were cut, if they exist."
+        for column, values in dataset.roles.scores.items()
+        if len(np.unique(values)) == 2
     )

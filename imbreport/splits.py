@@ -117,6 +117,10 @@ def time_splits(
             if cuts is not None and _usable(positives_before, [0, *cuts, n]):
                 edges = [0, *cuts, n]
                 break
+        if edges is None and np.ptp(order) == 0:
+            raise InputError(
+                "Every row has the same time: a time split needs rows at different times."
+            )
         if edges is None:
             raise InputError(
                 f"In time order the {int(y.sum())} positives cannot be spread so that the earliest "
@@ -130,8 +134,8 @@ def time_splits(
     asked = 1 if options.holdout else options.folds
     if len(splits) < asked:
         notes.append(
-            f"Only {len(splits)} forward-chaining folds instead of {asked}: with more, a block "
-            "of time would hold no positive."
+            f"Only {len(splits)} forward-chaining fold{'s' if len(splits) != 1 else ''} instead "
+            f"of {asked}: with more, a block of time would hold no positive."
         )
     return splits, notes
 
@@ -201,11 +205,19 @@ def fitting_rows(split: Split) -> np.ndarray:
 
 
 def with_validation(
-    split: Split, y: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None
+    split: Split,
+    y: np.ndarray,
+    fraction: float,
+    seed: int,
+    groups: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> Split:
     """``split`` with its training part divided into fitting rows and a stratified validation
-    share (at least one positive on each side; whole groups when ``groups`` are given)."""
-    if groups is not None:
+    share (at least one positive on each side; whole groups when ``groups`` are given); with
+    ``order`` (--time), the validation rows are the latest of the part instead."""
+    if order is not None:
+        validation = _latest_rows(split.train, y, order, fraction)
+    elif groups is not None:
         parts = max(2, round(1 / fraction))
         inner = group_folds(y[split.train], groups[split.train], parts, seed)
         validation = np.sort(split.train[inner[0][1]])
@@ -214,6 +226,19 @@ def with_validation(
     chosen = np.zeros(len(y), dtype=bool)
     chosen[validation] = True
     return replace(split, fit=split.train[~chosen[split.train]], validation=validation)
+
+
+def _latest_rows(rows: np.ndarray, y: np.ndarray, order: np.ndarray, fraction: float):
+    """About ``fraction`` of ``rows``, the latest in ``order`` (rows sharing a time together),
+    reaching back far enough to hold a positive (sorted)."""
+    ordered = rows[np.argsort(order[rows], kind="stable")]
+    times = order[ordered]
+    start = len(ordered) - max(1, round(fraction * len(ordered)))
+    positions = np.flatnonzero(y[ordered] == 1)
+    if len(positions) >= 2:
+        start = min(start, int(positions[-1]))  # at least the latest positive
+    start = int(np.searchsorted(times, times[start], "left"))  # whole runs of equal times
+    return np.sort(ordered[start:])
 
 
 def inner_folds(y: np.ndarray, splits: list[Split]) -> int:

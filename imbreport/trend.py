@@ -22,6 +22,8 @@ from imbreport.model import Metric, Period, Results, Trend
 HOLDOUT_PERIODS = 4
 #: Fewest evaluated rows per period of a holdout.
 MIN_PERIOD_ROWS = 50
+#: Date periods spanning less than this (10 days, in nanoseconds) are labelled to the minute.
+FINE_SPAN_NS = 10 * 86_400 * 10**9
 #: Bootstrap resamples of each period's PR-AUC (at most the run's own).
 PERIOD_RESAMPLES = 400
 
@@ -40,12 +42,13 @@ def trend(results: Results, recommended: str | None) -> Trend | None:
     by_time = np.argsort(times, kind="stable")
     blocks = _blocks(results, times[by_time])
     resamples = min(results.protocol.bootstrap, PERIOD_RESAMPLES)
+    fine = float(np.ptp(times)) < FINE_SPAN_NS  # a few days: show the time of day
     periods = []
     for index, (start, stop) in enumerate(blocks):
         rows = by_time[start:stop]
         periods.append(
             Period(
-                label=_span(times[rows].min(), times[rows].max(), dataset.roles.time_kind),
+                label=_span(times[rows].min(), times[rows].max(), dataset.roles.time_kind, fine),
                 rows=len(rows),
                 positives=int(draws.labels[rows].sum()),
                 prevalence=_prevalence(draws.labels[rows], draws.negative_weight),
@@ -109,13 +112,14 @@ def _figures(results: Results, name: str, rows: np.ndarray, resamples: int, seed
     return out
 
 
-def _span(first: float, last: float, kind: str | None) -> str:
-    """A period's time span in words: dates for dates, numbers otherwise."""
+def _span(first: float, last: float, kind: str | None, fine: bool = False) -> str:
+    """A period's time span in words: dates (to the minute, UTC, when ``fine``) for dates,
+    numbers in full otherwise."""
     if kind == "date":
+        shape = "%Y-%m-%d %H:%M UTC" if fine else "%Y-%m-%d"
         start, end = (
-            dt.datetime.fromtimestamp(t / 1e9, tz=dt.UTC).strftime("%Y-%m-%d")
-            for t in (first, last)
+            dt.datetime.fromtimestamp(t / 1e9, tz=dt.UTC).strftime(shape) for t in (first, last)
         )
     else:
-        start, end = (f"{t:g}" for t in (first, last))
+        start, end = (f"{t:.15g}" for t in (first, last))
     return start if start == end else f"{start} – {end}"

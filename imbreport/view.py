@@ -554,11 +554,18 @@ def _key_numbers(s: StrategyResult, prevalence: float) -> tuple[KeyNumber, ...]:
 
 def _protocol(report: Report) -> ProtocolView:
     p = report.results.protocol
+    only = (
+        "Score columns only (--only-scores): nothing was fitted; each split's threshold was "
+        "tuned on the scores of its training rows and applied to its held-out rows. "
+        if report.config.analysis.only_scores
+        else ""
+    )
     if p.ordered_by and p.kind == "cv":
         how = (
-            f"{p.folds} forward-chaining folds along '{p.ordered_by}' (expanding window): each "
-            f"of the {p.evaluated_rows:,} evaluated rows is scored by a model that learned only "
-            "from earlier rows; the earliest block is only learned from."
+            f"{p.folds} forward-chaining fold{'s' if p.folds != 1 else ''} along "
+            f"'{p.ordered_by}' (expanding window): each of the {p.evaluated_rows:,} evaluated "
+            "rows is scored by a model that learned only from earlier rows; the earliest block "
+            "is only learned from."
         )
     elif p.ordered_by:
         how = (
@@ -578,6 +585,7 @@ def _protocol(report: Report) -> ProtocolView:
             f"{1 - p.test_fraction:.0%} training, {p.test_fraction:.0%} test; the figures are on "
             f"the {p.evaluated_rows:,} test rows."
         )
+    how = only + how
     if p.grouped_by:
         how += (
             f" Rows were kept together by {p.grouped_by}: no group is both learned from and "
@@ -761,7 +769,10 @@ def existing_sentences(results: Results, verdict) -> tuple[str, ...]:
     out = []
     for c in verdict.existing:
         mine, theirs = results.strategy(c.second), results.strategy(c.first)
-        gap = f"difference {c.difference:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}]"
+        # the comparison is reference − score column; the sentence speaks of the score column
+        gap = (
+            f"{mine.name} − {theirs.name}: {-c.difference:+.3f} [{-c.ci[1]:+.3f}, {-c.ci[0]:+.3f}]"
+        )
         if c.distinguishable:
             standing = (
                 f"{theirs.label} is distinguishably better ({gap}, Holm-adjusted p = "

@@ -108,7 +108,9 @@ def test_score_columns_are_compared_with_the_recommendation_in_json_and_summary(
 def test_scores_that_separate_the_labels_are_suspected_to_be_in_sample():
     data = frame()
     data["perfect"] = data["label"] * 0.5 + 0.25 + np.random.default_rng(1).random(len(data)) * 0.2
-    report = analyze(data, target="label", score=("perfect",), only_scores=True, **FAST)
+    report = analyze(
+        data, target="label", score=("perfect",), only_scores=True, bootstrap=200, n_jobs=1
+    )
     assert any("perfect" in w and "learned from these very rows" in w for w in report.warnings)
 
 
@@ -148,6 +150,9 @@ def test_only_scores_fits_nothing_and_says_so(tmp_path):
         (["--score", "label"], "is the target column"),
         (["--only-scores"], "--only-scores evaluates score columns"),
         (["--score", "strong", "--segment", "strong"], "one role"),
+        (["--score", "flat"], "one value (0.3) on every row"),
+        (["--score", "strong", "--only-scores", "--strategies", "logreg"], "nothing to choose"),
+        (["--score", "strong", "--only-scores", "--save-model", "m.skops"], "no model to save"),
         (["--score", "strong", "--fail-under", "strnog.recall=0.5"], "Did you mean 'strong'"),
         (
             [
@@ -167,6 +172,7 @@ def test_bad_score_options_exit_2_with_one_clear_line(tmp_path, args, message):
     data = frame(300)
     data["word"] = ["x"] * len(data)
     data["gap"] = data["strong"]
+    data["flat"] = 0.3
     data.loc[5, "gap"] = np.nan
     path = tmp_path / "d.csv"
     data.to_csv(path, index=False)
@@ -183,3 +189,49 @@ def test_a_score_column_named_like_a_strategy_is_refused():
     data = frame(300).rename(columns={"strong": "logreg"})
     with pytest.raises(Exception, match="strategy's name"):
         analyze(data, target="label", score=("logreg",), **FAST)
+
+
+def test_a_score_column_is_not_widened_for_refitting_it_never_had(report):
+    """PR-AUC of a score column: the bootstrap of the evaluated rows alone (nothing refitted)."""
+    from imbreport.metrics import interval
+
+    strong = report.results.strategy("strong")
+    draws = report.results.draws.bootstrap["strong"]["pr_auc"]
+    assert strong.metrics["pr_auc"].ci == pytest.approx(interval(draws))
+    logreg = report.results.strategy("logreg")  # a strategy's is widened (never narrower)
+    low, high = interval(report.results.draws.bootstrap["logreg"]["pr_auc"])
+    assert logreg.metrics["pr_auc"].ci[0] <= low and logreg.metrics["pr_auc"].ci[1] >= high
+
+
+def test_a_better_existing_model_is_kept_not_replaced():
+    data = frame(1500, seed=4).drop(columns=["logit"])  # else a copy of it is a feature
+    data["a"] += 1.2 * data["label"]  # logreg learns something, strong knows nearly all
+    report = analyze(data, target="label", score=("strong",), **FAST)
+    (versus,) = report.verdict.existing
+    assert versus.distinguishable and versus.difference < 0  # logreg − strong
+    assert "of the strategies fitted here" in report.verdict.recommended.reason
+    assert report.advice[0].title == "Keep the existing model 'strong'"
+    assert report.advice[1].title.startswith("Or use ")
+    (sentence,) = __import__("imbreport.view", fromlist=["x"]).existing_sentences(
+        report.results, report.verdict
+    )
+    assert "strong − logreg: +" in sentence  # the score column's side, not the strategy's
+
+
+def test_scores_constant_in_a_training_part_fall_back_to_the_default_threshold():
+    data = frame(1000, seed=2)
+    data["early"] = np.r_[np.zeros(400), data["strong"].to_numpy()[400:]]
+    data["t"] = np.arange(len(data))
+    report = analyze(data, target="label", score=("early",), time="t", only_scores=True,
+                     bootstrap=200, n_jobs=1)  # fmt: skip
+    early = report.results.strategy("early")
+    assert early.ok and any("Threshold tuning failed in 2 of 5 splits" in n for n in early.notes)
+
+
+def test_only_scores_advice_is_about_the_audit_not_about_deploying(tmp_path):
+    report = analyze(frame(), target="label", score=("strong",), only_scores=True,
+                     bootstrap=200, n_jobs=1)  # fmt: skip
+    titles = [a.title for a in report.advice]
+    assert titles[0] == "'strong' still ranks the positives"
+    assert not any("Do not deploy" in t for t in titles)
+    assert "nothing was fitted" in render_markdown(report)

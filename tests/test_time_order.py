@@ -123,11 +123,15 @@ def test_a_date_column_without_time_gets_a_warning_that_names_the_option():
         (["--time", "when", "--repeats", "2"], "--repeats needs random splits"),
         (["--time", "nope"], "Column 'nope' is not in the data"),
         (["--time", "word"], "neither dates nor numbers"),
+        (["--time", "mixed"], "mixes date formats"),
+        (["--time", "same"], "Every row has the same time"),
     ],
 )
 def test_bad_time_options_exit_2(tmp_path, args, message):
     data = events(300)
     data["word"] = "soon"
+    data["mixed"] = ["2025-01-05" if i % 2 else "13/01/2025" for i in range(len(data))]
+    data["same"] = 7
     path = tmp_path / "d.csv"
     data.to_csv(path, index=False)
     result = CliRunner().invoke(
@@ -136,3 +140,21 @@ def test_bad_time_options_exit_2(tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "r.json").exists()
+
+
+def test_thresholds_are_tuned_on_the_latest_rows_of_each_training_part():
+    """Under --time no threshold is chosen by a model that learned from later rows: each
+    training part is cut into earlier fitting rows and its latest rows for validation."""
+    from imbreport.splits import with_validation
+
+    rng = np.random.default_rng(3)
+    order = rng.integers(0, 80, 800).astype(float)
+    y = (rng.random(800) < 0.1).astype(np.int8)
+    splits, _ = make_splits(y, AnalysisOptions(folds=3), order=order)
+    for s in splits:
+        cut = with_validation(s, y, 0.2, 0, order=order)
+        assert order[cut.fit].max() < order[cut.validation].min()
+        assert set(cut.fit.tolist()) | set(cut.validation.tolist()) == set(s.train.tolist())
+        assert y[cut.validation].sum() >= 1
+    report = analyze(events(), target="label", time="when", **FAST)
+    assert "latest 20% of each training part" in report.results.protocol.threshold_tuning
