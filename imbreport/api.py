@@ -71,6 +71,7 @@ def analyze(
     config, gates, previous = check_options(options, fail_under, fail_over, compare, fail_if_worse)
     from imbreport.data import build_dataset, frame_sha256, load_dataset
     from imbreport.evaluate import evaluate
+    from imbreport.gates import check_segment_values
 
     started = time.perf_counter()
     if config.analysis.engine == "dask":
@@ -89,6 +90,7 @@ def analyze(
             sha256=frame_sha256(data) if hasattr(data, "columns") else "",
         )
     load_seconds = time.perf_counter() - started
+    check_segment_values(gates, dataset.roles.segments)
     results = evaluate(dataset, config.analysis, progress=progress)
     report = build_report(
         results, config, gates=gates, previous=previous, fail_if_worse=fail_if_worse

@@ -19,6 +19,8 @@ from imbreport.model import RoleColumns
 
 #: A numeric segment column with more distinct values than this is cut into quantile bins.
 MAX_SEGMENT_VALUES = 12
+#: A text segment column with more distinct values than this is an identifier, not segments.
+MAX_SEGMENT_GROUPS = 200
 #: Quantile bins of a numeric segment column.
 SEGMENT_BINS = 4
 #: Names that suggest a date or time (for the "use --time" hint on numeric columns).
@@ -130,6 +132,13 @@ def _segment_labels(column: pd.Series) -> tuple[np.ndarray, str]:
         labels = numbers.map(lambda v: "(missing)" if pd.isna(v) else _number_label(v))
         return labels.to_numpy(dtype=object), "values"
     labels = column.astype("string").fillna("(missing)").str.strip()
+    distinct = labels.nunique()
+    if distinct > MAX_SEGMENT_GROUPS:
+        raise InputError(
+            f"Segment column '{column.name}' holds {distinct:,} distinct values: too many to be "
+            f"segments (at most {MAX_SEGMENT_GROUPS}); it looks like an identifier. Give a column "
+            "that groups rows (region, product, channel), or a number to cut into quartiles."
+        )
     return labels.to_numpy(dtype=object), "values"
 
 

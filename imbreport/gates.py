@@ -19,7 +19,7 @@ import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from imbreport.errors import ConfigError
+from imbreport.errors import ConfigError, InputError
 from imbreport.model import (
     LOWER_IS_BETTER,
     METRIC_KEYS,
@@ -127,6 +127,25 @@ def check_segment_columns(specs: Iterable[GateSpec], segments: Collection[str]) 
             f"Gate '{spec.option}' names column '{spec.segment[0]}', which is not given to "
             f"--segment{given}. Add --segment {spec.segment[0]} or correct the gate."
         )
+
+
+def check_segment_values(specs: Iterable[GateSpec], labels: dict) -> None:
+    """A gate on one segment names a value the column holds (``labels``: column → the label of
+    each row), checked once the data is read and before anything is fitted: a typo is a usage
+    error, not a failed gate."""
+    for spec in specs:
+        if spec.segment is None or spec.segment[1] == "*" or spec.segment[0] not in labels:
+            continue
+        column, value = spec.segment
+        values = {str(v) for v in labels[column]}
+        if value not in values:
+            close = difflib.get_close_matches(value, sorted(values), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            shown = ", ".join(sorted(values)[:12]) + (" …" if len(values) > 12 else "")
+            raise InputError(
+                f"Gate '{spec.option}' names {column} = {value}, which no row holds.{hint} "
+                f"Values of {column}: {shown}."
+            )
 
 
 def parse_gates(

@@ -306,11 +306,18 @@ def test_bad_segment_gates_are_config_errors(text, message):
             ["--segment", "region", "--fail-under", "recall[region]=0.7"],
             "METRIC[COLUMN=VALUE]=LIMIT",
         ),
+        (
+            ["--segment", "region", "--fail-under", "recall[region=nort]=0.7"],
+            "which no row holds. Did you mean 'north'?",
+        ),
+        (["--segment", "serial"], "looks like an identifier"),
     ],
 )
 def test_a_bad_segment_gate_exits_2_with_an_error_and_writes_nothing(tmp_path, args, message):
     data = tmp_path / "d.csv"
-    planted_frame(n=200).to_csv(data, index=False)
+    frame = planted_frame(n=300)
+    frame["serial"] = [f"s{i}" for i in range(len(frame))]
+    frame.to_csv(data, index=False)
     out = tmp_path / "r.json"
     result = CliRunner().invoke(main, ["analyze", str(data), "-o", str(out), *args])
     assert result.exit_code == 2, result.output
