@@ -110,6 +110,8 @@ CONNECT_TIMEOUT = 10
 #: Rows read to choose the target column and to sniff the delimiter.
 HEAD_ROWS = 1_000
 _COMPRESSION = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+#: One INFO line as each stage of the driver ends (``benchmarks/dask_bench.py`` adds its memory).
+log = logging.getLogger(__name__)
 
 
 # --- the cluster ---------------------------------------------------------------------------------
@@ -535,6 +537,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     sample = pd.concat([f for f, _ in picked], ignore_index=True)
     sample_hashes = np.concatenate([h for _, h in picked]) if picked else np.zeros(0, np.uint64)
     del picked
+    log.info("read, counted and sampled: %d sample rows", len(sample))
     load_seconds = time.perf_counter() - load_started
     analysis = replace(options, target=target, positive_label=positive, sample=None)
     dataset = build_dataset(
@@ -593,13 +596,45 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     notes = _fitting_notes(y, splits, plan.tuning, specs)
     unrunnable = _unrunnable(specs, y, splits)
     runnable = [spec for spec in specs if spec.name not in unrunnable]
+    # an anomaly detector is fitted at the file's own prevalence (see ``_prevalence_splits``)
+    anomalous = [spec for spec in runnable if spec.anomaly]
+    supervised = [spec for spec in runnable if not spec.anomaly]
+    forest_splits = _prevalence_splits(splits, y, sample_hashes, positives, negatives)
+    if anomalous:
+        kept = sum(int(y[s.train].sum()) for s in forest_splits) / len(forest_splits)
+        notes.append(
+            f"{', '.join(s.label for s in anomalous)}: fitted on the sampled negatives of each "
+            f"training part and a hash-chosen share of its positives (about {kept:,.0f}) at the "
+            "file's own prevalence, so that its default cut and out-of-bag threshold see the "
+            "file's mix of classes, not the driver's sample enriched in positives."
+        )
+    total = len(runnable) * folds
     X = model_matrix(dataset)
     try:
-        outcomes = run_all(runnable, plan, X, y, splits, processes, progress)
+        outcomes = run_all(
+            supervised,
+            plan,
+            X,
+            y,
+            splits,
+            processes,
+            progress and (lambda done, _: progress(done, total)),
+        )
+        first = len(outcomes)
+        outcomes += run_all(
+            anomalous,
+            replace(plan, objective=replace(plan.objective, negative_weight=1.0)),
+            X,
+            y,
+            forest_splits,
+            processes,
+            progress and (lambda done, _: progress(first + done, total)),
+        )
     finally:
         if processes > 1:
             workers.release()
     del X
+    log.info("fitted %d strategies x %d folds", len(runnable), folds)
     notes += _out_of_bag_note(outcomes)
     fit_seconds = time.perf_counter() - fit_started
 
@@ -628,6 +663,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     ev_fold = np.concatenate([r["fold"] for r in gathered])
     ev_scores = np.concatenate([r["scores"] for r in gathered], axis=1)
     del gathered, shared
+    log.info("scored: %d rows' scores back", len(ev_y))
     score_seconds = time.perf_counter() - score_started
 
     # 6. measured on the driver, as the pandas engine measures
@@ -656,6 +692,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     )
     random_level = m.random_ranking_pr_auc(evaluated_positives, represented, seed=options.seed)
     measure_seconds = time.perf_counter() - measure_started
+    log.info("measured")
 
     notes = (
         _engine_notes(
@@ -817,6 +854,30 @@ def _evaluated(y, fold, scores, specs, fitted, folds, negatives, plan):
         plan.objective,
     )  # fmt: skip
     return evaluated, outcomes
+
+
+def _prevalence_splits(splits, y, hashes, positives: int, negatives: int) -> list[Split]:
+    """The training parts an anomaly detector is fitted on: each part's sampled negatives and a
+    hash-chosen share of its positives, as many as the file's prevalence gives beside that many
+    negatives (at least 2 where the part holds 2), so that the part has the file's mix of classes.
+
+    The pandas engine fits the Isolation Forest on a training part at the file's prevalence (a
+    stratified sample of it): the forest learns from its negatives only, but its default cut
+    flags the training part's share of positives, and its threshold is tuned on out-of-bag
+    scores of both classes. The driver's sample holds every positive, about 25 times their share.
+    """
+    order = _uniform(hashes, mix=1)
+    found = []
+    for split in splits:
+        train = split.train
+        held_positives = train[y[train] == 1]
+        held_negatives = train[y[train] == 0]
+        wanted = round(len(held_negatives) * positives / max(negatives, 1))
+        wanted = min(len(held_positives), max(wanted, min(2, len(held_positives))))
+        chosen = held_positives[np.argsort(order[held_positives], kind="stable")[:wanted]]
+        train = np.sort(np.concatenate([held_negatives, chosen]))
+        found.append(Split(split.repeat, split.fold, train, split.test))
+    return found
 
 
 def _failed(specs, outcomes: list[FoldOutcome]) -> dict[str, str]:
