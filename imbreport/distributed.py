@@ -92,7 +92,16 @@ from imbreport.versions import library_versions
 #: Up to this many labelled rows every score comes back to the driver (exact figures; about
 #: 40 bytes a row and strategy there). Above it, every positive's score and a share of the
 #: negatives' come back, so that the driver holds about this many rows whatever the file's size.
-EXACT_ROWS = 2_000_000
+#: Measured (40,000 positives, 9 strategies, the measure step alone): 400,000 rows +0.43 GB,
+#: 1,000,000 rows +0.57 GB; 2,000,000 rows kept the driver at 1.4 GB after measuring.
+EXACT_ROWS = 400_000
+#: Above ``EXACT_ROWS`` the measure step runs in one thread, its bootstrap in resamples of at
+#: most this many cells (resamples × positives): with many positives ``metrics.bootstrap``'s
+#: interval mode holds about a dozen float64 arrays of resamples × 2·positives per thread, so
+#: its default 20M-cell chunks took the driver from 0.9 to 5.0 GB at 40,000 positives (two
+#: threads); with 1M-cell chunks in one thread the bootstrap adds 0.25 GB. Chunking changes
+#: which resamples are drawn, not how many.
+MEASURE_CELLS = 1_000_000
 #: The most rows the driver's sample holds (every positive and a share of the negatives): up to
 #: it, the pandas engine's case-control rule (``NEGATIVES_PER_POSITIVE`` per positive, at least
 #: ``MIN_FIT_NEGATIVES`` per training part); beyond it (over about 19,000 positives), fewer
@@ -585,8 +594,11 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     specs = select_strategies(options.strategies)
     n_jobs = workers.count(options.n_jobs)
     features = max(len(dataset.numeric) + len(dataset.categorical), 1)
-    processes = 1 if len(y) * features * folds <= IN_PROCESS_CELLS else n_jobs
-    plan = _fit_plan(dataset, options, splits, threads_per_fit=1 if processes > 1 else 0)
+    in_process = len(y) * features * folds <= IN_PROCESS_CELLS
+    processes = 1 if in_process else n_jobs
+    # as the pandas engine: one thread a fit, unless one process fits large parts on its own
+    # (all of a core's threads for each of many small XGBoost fits made them 5 times slower)
+    plan = _fit_plan(dataset, options, splits, threads_per_fit=1 if n_jobs > 1 or in_process else 0)
     plan = replace(plan, keep_models=True)
     if plan.tuning.possible and plan.tuning.validation_fraction is not None:
         splits = [
@@ -654,6 +666,8 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
         strategies=tuple((s.name, s.response_method, s.score_kind) for s in scored_specs),
     )
     models = {name: [found[k].model for k in range(folds)] for name, found in fitted.items()}
+    for outcome in outcomes:  # the sample's held-out scores: the cluster scores every row
+        outcome.scores = outcome.default_pred = outcome.model = None
     shared = client.scatter((scoring, models), broadcast=True, hash=False)
     scored = [dask.delayed(score_partition, nout=2)(p, shared) for p in parts]
     total = _tree_sum([c for _, c in scored])
@@ -662,7 +676,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     ev_y = np.concatenate([r["y"] for r in gathered]) if gathered else np.zeros(0, np.int8)
     ev_fold = np.concatenate([r["fold"] for r in gathered])
     ev_scores = np.concatenate([r["scores"] for r in gathered], axis=1)
-    del gathered, shared
+    del gathered, shared, models
     log.info("scored: %d rows' scores back", len(ev_y))
     score_seconds = time.perf_counter() - score_started
 
@@ -672,16 +686,19 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
         ev_y, ev_fold, ev_scores, scored_specs, fitted, folds, negatives, plan
     )
     del ev_scores
-    strategies, draws = measure(
-        specs,
-        fold_outcomes,
-        {**unrunnable, **_failed(runnable, outcomes)},
-        evaluated,
-        _strategy_notes(specs, y, splits, plan.tuning.inner_folds),
-        resamples=options.bootstrap,
-        seed=options.seed,
-        n_jobs=n_jobs,
-    )
+    sampled = keep_rate < 1
+    with _bootstrap_cells(MEASURE_CELLS if sampled else None):
+        strategies, draws = measure(
+            specs,
+            fold_outcomes,
+            {**unrunnable, **_failed(runnable, outcomes)},
+            evaluated,
+            _strategy_notes(specs, y, splits, plan.tuning.inner_folds),
+            resamples=options.bootstrap,
+            seed=options.seed,
+            n_jobs=1 if sampled else n_jobs,
+        )
+    del fold_outcomes
     histogram_pr_auc = {
         name: _histogram_pr_auc(counts_all["histograms"][i])
         for i, (name, _, _) in enumerate(scoring.strategies)
@@ -746,6 +763,20 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
         random_pr_auc=random_level,
         draws=draws,
     )
+
+
+@contextmanager
+def _bootstrap_cells(cells: int | None) -> Iterator[None]:
+    """``metrics.bootstrap`` draws its resamples in chunks of at most ``cells`` cells inside
+    the block (``None``: its own default). The engine's one way to bound the measure step's
+    memory on files with many positives, which ``metrics.bootstrap`` takes no argument for."""
+    saved = m.CHUNK_CELLS
+    if cells is not None:
+        m.CHUNK_CELLS = min(saved, cells)
+    try:
+        yield
+    finally:
+        m.CHUNK_CELLS = saved
 
 
 def _combine(facts: list[dict]) -> dict:
