@@ -7,9 +7,14 @@ than one process should hold.
 
 ``generate`` writes the benchmark generator's table (``generate.py``) as a folder of Parquet
 files, one chunk at a time (each chunk its own seed), so generation never holds more than a chunk.
-``run`` runs ``imbreport analyze`` in a child process and measures its wall time and its peak RSS
-(the driver: ``/usr/bin/time``-style ``ru_maxrss`` of the child alone), and, with the Dask
-engine, samples the RSS of the cluster's worker processes (the driver's descendants) every 0.5 s.
+``run`` runs ``imbreport analyze`` in a child process (the driver) and measures its wall time and
+three memory figures: the driver's own peak RSS (``getrusage(RUSAGE_SELF)`` read in the driver
+as it exits: its process alone), ``wait4``'s ``ru_maxrss`` (what ``/usr/bin/time`` prints: on
+Linux the larger of the driver's peak and that of the largest descendant it reaped, such as a
+local cluster's worker), and the workers' peak (the RSS of the driver's descendants, summed and
+the largest one, sampled every 0.5 s). The driver also logs its RSS and peak at each stage
+(``imbreport.distributed`` stage lines, then the deployed fit and the rendering) to
+``OUTPUT.stages.txt``.
 ``equality`` runs both engines on one file and prints each strategy's PR-AUC side by side.
 """
 
@@ -54,29 +59,78 @@ def generate_parquet(rows: int, out: str, features: int = 28) -> None:
     )
 
 
-def _descendants_rss(pid: int) -> int:
-    """Summed RSS (bytes) of ``pid``'s descendant processes (the cluster's workers, nannies)."""
+def _descendants_rss(pid: int) -> tuple[int, int]:
+    """Summed and largest RSS (bytes) of ``pid``'s descendant processes (the cluster's workers,
+    nannies, joblib workers)."""
     import psutil
 
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.Error:
-        return 0
-    total = 0
+        return 0, 0
+    total = largest = 0
     for child in children:
         try:
-            total += child.memory_info().rss
+            rss = child.memory_info().rss
         except psutil.Error:
-            pass
-    return total
+            continue
+        total += rss
+        largest = max(largest, rss)
+    return total, largest
+
+
+#: The driver: ``imbreport analyze`` with its own peak RSS written at exit and a line per stage.
+DRIVER = r"""
+import atexit, logging, resource, sys, time
+peak_file, stages_file = sys.argv.pop(1), sys.argv.pop(1)
+stages = open(stages_file, "w", buffering=1)
+started = time.perf_counter()
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+def mark(stage):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stages.write(f"{time.perf_counter() - started:8.1f} s  rss {rss_mb():6.0f} MB  "
+                 f"peak {peak:6.0f} MB  {stage}\n")
+
+class Stages(logging.Handler):
+    def emit(self, record):
+        mark(record.getMessage())
+
+engine_log = logging.getLogger("imbreport.distributed")
+engine_log.addHandler(Stages())
+engine_log.setLevel(logging.INFO)
+atexit.register(lambda: open(peak_file, "w").write(
+    str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
+atexit.register(mark, "exit")
+import imbreport.evaluate as evaluate
+deploy = evaluate.deploy
+
+def logged_deploy(*args, **kwargs):
+    mark("deploy: start (fit of the recommended strategy, feature importance)")
+    found = deploy(*args, **kwargs)
+    mark("deploy: done; then figures and rendering")
+    return found
+
+evaluate.deploy = logged_deploy
+from imbreport.cli import main
+sys.argv[0] = "imbreport"
+main()
+"""
 
 
 def run(data: str, engine: str, output: str, extra: list[str]) -> dict:
-    """One ``imbreport analyze`` run: wall time, the driver's peak RSS, the workers' peak RSS."""
+    """One ``imbreport analyze`` run: wall time, the driver's own peak RSS, ``wait4``'s peak
+    (driver or a reaped descendant), and the workers' peak RSS (summed, and the largest one)."""
+    peak_file, stages_file = output + ".driver_peak", output + ".stages.txt"
     command = [
         sys.executable,
-        "-m",
-        "imbreport",
+        "-c",
+        DRIVER,
+        peak_file,
+        stages_file,
         "analyze",
         data,
         "--engine",
@@ -88,13 +142,14 @@ def run(data: str, engine: str, output: str, extra: list[str]) -> dict:
     ]
     started = time.perf_counter()
     process = subprocess.Popen(command)
-    peak_workers = 0
+    peak_workers = peak_worker = 0
     stop = threading.Event()
 
     def watch():
-        nonlocal peak_workers
+        nonlocal peak_workers, peak_worker
         while not stop.wait(0.5):
-            peak_workers = max(peak_workers, _descendants_rss(process.pid))
+            total, largest = _descendants_rss(process.pid)
+            peak_workers, peak_worker = max(peak_workers, total), max(peak_worker, largest)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -102,13 +157,21 @@ def run(data: str, engine: str, output: str, extra: list[str]) -> dict:
     stop.set()
     watcher.join()
     seconds = time.perf_counter() - started
+    try:
+        with open(peak_file, encoding="utf-8") as stream:
+            driver_peak = round(int(stream.read()) / 1024)  # kB on Linux
+    except (OSError, ValueError):
+        driver_peak = None
     return {
         "engine": engine,
         "data": data,
         "exit": os.waitstatus_to_exitcode(status),
         "seconds": round(seconds, 1),
-        "driver_peak_rss_mb": round(usage.ru_maxrss / 1024),  # the child alone (kB on Linux)
+        "driver_peak_rss_mb": driver_peak,
+        "wait4_peak_rss_mb": round(usage.ru_maxrss / 1024),
         "workers_peak_rss_mb": round(peak_workers / 2**20),
+        "largest_worker_peak_rss_mb": round(peak_worker / 2**20),
+        "stages": stages_file,
     }
 
 

@@ -92,7 +92,18 @@ from imbreport.versions import library_versions
 #: Up to this many labelled rows every score comes back to the driver (exact figures; about
 #: 40 bytes a row and strategy there). Above it, every positive's score and a share of the
 #: negatives' come back, so that the driver holds about this many rows whatever the file's size.
-EXACT_ROWS = 2_000_000
+#: Measured (40,000 positives, 9 strategies, the measure step alone): 400,000 rows +0.43 GB,
+#: 1,000,000 rows +0.57 GB; 2,000,000 rows kept the driver at 1.4 GB after measuring. 400,000
+#: rows of the 1M-row benchmark file (40 % of its negatives, each counted 2.5 times) moved
+#: PR-AUC by up to 0.021 from that of all rows; at 20M rows (1.8 % kept) by up to 0.008.
+EXACT_ROWS = 1_000_000
+#: Above ``EXACT_ROWS`` the measure step runs in one thread, its bootstrap in resamples of at
+#: most this many cells (resamples × positives): with many positives ``metrics.bootstrap``'s
+#: interval mode holds about a dozen float64 arrays of resamples × 2·positives per thread, so
+#: its default 20M-cell chunks took the driver from 0.9 to 5.0 GB at 40,000 positives (two
+#: threads); with 1M-cell chunks in one thread the bootstrap adds 0.25 GB. Chunking changes
+#: which resamples are drawn, not how many.
+MEASURE_CELLS = 1_000_000
 #: The most rows the driver's sample holds (every positive and a share of the negatives): up to
 #: it, the pandas engine's case-control rule (``NEGATIVES_PER_POSITIVE`` per positive, at least
 #: ``MIN_FIT_NEGATIVES`` per training part); beyond it (over about 19,000 positives), fewer
@@ -110,6 +121,8 @@ CONNECT_TIMEOUT = 10
 #: Rows read to choose the target column and to sniff the delimiter.
 HEAD_ROWS = 1_000
 _COMPRESSION = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+#: One INFO line as each stage of the driver ends (``benchmarks/dask_bench.py`` adds its memory).
+log = logging.getLogger(__name__)
 
 
 # --- the cluster ---------------------------------------------------------------------------------
@@ -535,6 +548,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     sample = pd.concat([f for f, _ in picked], ignore_index=True)
     sample_hashes = np.concatenate([h for _, h in picked]) if picked else np.zeros(0, np.uint64)
     del picked
+    log.info("read, counted and sampled: %d sample rows", len(sample))
     load_seconds = time.perf_counter() - load_started
     analysis = replace(options, target=target, positive_label=positive, sample=None)
     dataset = build_dataset(
@@ -582,8 +596,11 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     specs = select_strategies(options.strategies)
     n_jobs = workers.count(options.n_jobs)
     features = max(len(dataset.numeric) + len(dataset.categorical), 1)
-    processes = 1 if len(y) * features * folds <= IN_PROCESS_CELLS else n_jobs
-    plan = _fit_plan(dataset, options, splits, threads_per_fit=1 if processes > 1 else 0)
+    in_process = len(y) * features * folds <= IN_PROCESS_CELLS
+    processes = 1 if in_process else n_jobs
+    # as the pandas engine: one thread a fit, unless one process fits large parts on its own
+    # (all of a core's threads for each of many small XGBoost fits made them 5 times slower)
+    plan = _fit_plan(dataset, options, splits, threads_per_fit=1 if n_jobs > 1 or in_process else 0)
     plan = replace(plan, keep_models=True)
     if plan.tuning.possible and plan.tuning.validation_fraction is not None:
         splits = [
@@ -593,13 +610,45 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     notes = _fitting_notes(y, splits, plan.tuning, specs)
     unrunnable = _unrunnable(specs, y, splits)
     runnable = [spec for spec in specs if spec.name not in unrunnable]
+    # an anomaly detector is fitted at the file's own prevalence (see ``_prevalence_splits``)
+    anomalous = [spec for spec in runnable if spec.anomaly]
+    supervised = [spec for spec in runnable if not spec.anomaly]
+    forest_splits = _prevalence_splits(splits, y, sample_hashes, positives, negatives)
+    if anomalous:
+        kept = sum(int(y[s.train].sum()) for s in forest_splits) / len(forest_splits)
+        notes.append(
+            f"{', '.join(s.label for s in anomalous)}: fitted on the sampled negatives of each "
+            f"training part and a hash-chosen share of its positives (about {kept:,.0f}) at the "
+            "file's own prevalence, so that its default cut and out-of-bag threshold see the "
+            "file's mix of classes, not the driver's sample enriched in positives."
+        )
+    total = len(runnable) * folds
     X = model_matrix(dataset)
     try:
-        outcomes = run_all(runnable, plan, X, y, splits, processes, progress)
+        outcomes = run_all(
+            supervised,
+            plan,
+            X,
+            y,
+            splits,
+            processes,
+            progress and (lambda done, _: progress(done, total)),
+        )
+        first = len(outcomes)
+        outcomes += run_all(
+            anomalous,
+            replace(plan, objective=replace(plan.objective, negative_weight=1.0)),
+            X,
+            y,
+            forest_splits,
+            processes,
+            progress and (lambda done, _: progress(first + done, total)),
+        )
     finally:
         if processes > 1:
             workers.release()
     del X
+    log.info("fitted %d strategies x %d folds", len(runnable), folds)
     notes += _out_of_bag_note(outcomes)
     fit_seconds = time.perf_counter() - fit_started
 
@@ -619,6 +668,8 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
         strategies=tuple((s.name, s.response_method, s.score_kind) for s in scored_specs),
     )
     models = {name: [found[k].model for k in range(folds)] for name, found in fitted.items()}
+    for outcome in outcomes:  # the sample's held-out scores: the cluster scores every row
+        outcome.scores = outcome.default_pred = outcome.model = None
     shared = client.scatter((scoring, models), broadcast=True, hash=False)
     scored = [dask.delayed(score_partition, nout=2)(p, shared) for p in parts]
     total = _tree_sum([c for _, c in scored])
@@ -627,7 +678,8 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     ev_y = np.concatenate([r["y"] for r in gathered]) if gathered else np.zeros(0, np.int8)
     ev_fold = np.concatenate([r["fold"] for r in gathered])
     ev_scores = np.concatenate([r["scores"] for r in gathered], axis=1)
-    del gathered, shared
+    del gathered, shared, models
+    log.info("scored: %d rows' scores back", len(ev_y))
     score_seconds = time.perf_counter() - score_started
 
     # 6. measured on the driver, as the pandas engine measures
@@ -636,6 +688,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
         ev_y, ev_fold, ev_scores, scored_specs, fitted, folds, negatives, plan
     )
     del ev_scores
+    sampled = keep_rate < 1
     strategies, draws = measure(
         specs,
         fold_outcomes,
@@ -644,8 +697,10 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
         _strategy_notes(specs, y, splits, plan.tuning.inner_folds),
         resamples=options.bootstrap,
         seed=options.seed,
-        n_jobs=n_jobs,
+        n_jobs=1 if sampled else n_jobs,
+        chunk_cells=MEASURE_CELLS if sampled else None,
     )
+    del fold_outcomes
     histogram_pr_auc = {
         name: _histogram_pr_auc(counts_all["histograms"][i])
         for i, (name, _, _) in enumerate(scoring.strategies)
@@ -656,6 +711,7 @@ def _run(client, cluster, table, path, options, display_name, progress, digest, 
     )
     random_level = m.random_ranking_pr_auc(evaluated_positives, represented, seed=options.seed)
     measure_seconds = time.perf_counter() - measure_started
+    log.info("measured")
 
     notes = (
         _engine_notes(
@@ -817,6 +873,30 @@ def _evaluated(y, fold, scores, specs, fitted, folds, negatives, plan):
         plan.objective,
     )  # fmt: skip
     return evaluated, outcomes
+
+
+def _prevalence_splits(splits, y, hashes, positives: int, negatives: int) -> list[Split]:
+    """The training parts an anomaly detector is fitted on: each part's sampled negatives and a
+    hash-chosen share of its positives, as many as the file's prevalence gives beside that many
+    negatives (at least 2 where the part holds 2), so that the part has the file's mix of classes.
+
+    The pandas engine fits the Isolation Forest on a training part at the file's prevalence (a
+    stratified sample of it): the forest learns from its negatives only, but its default cut
+    flags the training part's share of positives, and its threshold is tuned on out-of-bag
+    scores of both classes. The driver's sample holds every positive, about 25 times their share.
+    """
+    order = _uniform(hashes, mix=1)
+    found = []
+    for split in splits:
+        train = split.train
+        held_positives = train[y[train] == 1]
+        held_negatives = train[y[train] == 0]
+        wanted = round(len(held_negatives) * positives / max(negatives, 1))
+        wanted = min(len(held_positives), max(wanted, min(2, len(held_positives))))
+        chosen = held_positives[np.argsort(order[held_positives], kind="stable")[:wanted]]
+        train = np.sort(np.concatenate([held_negatives, chosen]))
+        found.append(Split(split.repeat, split.fold, train, split.test))
+    return found
 
 
 def _failed(specs, outcomes: list[FoldOutcome]) -> dict[str, str]:

@@ -80,15 +80,24 @@ def measure(
     resamples: int,
     seed: int,
     n_jobs: int,
+    chunk_cells: int | None = None,
 ) -> tuple[tuple[StrategyResult, ...], Draws]:
     """Every strategy's result with 95% intervals (``notes``: a note for a strategy's entry),
-    and the paired draws the judgements rest on (``Draws``)."""
+    and the paired draws the judgements rest on (``Draws``); ``chunk_cells`` bounds the
+    bootstrap's working memory (``metrics.bootstrap``; ``None``: its default)."""
     measured = _measure_all(specs, outcomes, unrunnable, evaluated, notes, n_jobs)
     point_values = {r.name: values for r, values, _ in measured if r.ok}
     boot_inputs = {r.name: extra[0] for r, _, extra in measured if r.ok}
     fold_values = {r.name: extra[1] for r, _, extra in measured if r.ok}
     distributions = m.bootstrap(
-        evaluated.y, boot_inputs, resamples, seed, evaluated.weight, n_jobs, evaluated.groups
+        evaluated.y,
+        boot_inputs,
+        resamples,
+        seed,
+        evaluated.weight,
+        n_jobs,
+        evaluated.groups,
+        chunk_cells=chunk_cells or m.CHUNK_CELLS,
     )
     final = []
     for result, _, _ in measured:

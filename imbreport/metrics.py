@@ -211,6 +211,7 @@ def bootstrap(
     negative_weight: float = 1.0,
     threads: int = 1,
     groups: np.ndarray | None = None,
+    chunk_cells: int = CHUNK_CELLS,
 ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """Stratified bootstrap distributions: ``{strategy: {"default"|"tuned": {metric: (B,)}}}``.
 
@@ -229,7 +230,7 @@ def bootstrap(
     rng = np.random.default_rng(seed)
     large = len(negatives) > LARGE_NEGATIVES
     n = len(positives) if large else len(y)
-    chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
+    chunk = max(1, min(resamples, chunk_cells // max(n, 1)))
     collected: dict[str, dict[str, dict[str, list]]] = {
         name: {"default": {}, "tuned": {}} for name in inputs
     }
