@@ -529,6 +529,15 @@ ENGINES = {
 }
 
 
+def _as_from_a_terminal() -> None:
+    """Default Ctrl-C and hang-up handling in the child, as a command typed in a terminal has.
+    A test run started in the background (``pytest &``, some CI runners) ignores SIGINT, and a
+    child inherits that "ignore" (Python then installs no Ctrl-C handler): the run would rightly
+    go on and the test would measure the runner, not imbreport."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("engine", ["joblib", "fork"])
 @pytest.mark.parametrize(
@@ -550,6 +559,7 @@ def test_a_signal_while_workers_run_leaves_no_process_and_no_shm(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120
