@@ -169,6 +169,15 @@ class Metric:
         }
 
 
+def fmt(metric: Metric) -> str:
+    """``0.512 [0.470, 0.551]`` — a metric with its interval, three decimals."""
+    if metric.value is None:
+        return "n/a"
+    if metric.ci is None:
+        return f"{metric.value:.3f}"
+    return f"{metric.value:.3f} [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
+
+
 @dataclass(frozen=True)
 class StrategyResult:
     """What one strategy achieved under the protocol, or why it was skipped."""

@@ -51,6 +51,7 @@ from imbreport.model import (
     TopShare,
     Verdict,
     Workload,
+    fmt,
     metric_as_gated,
 )
 from imbreport.registry import Correction, spec_for
@@ -69,15 +70,6 @@ EXTREME_PREVALENCE = 0.001
 EQUIVALENCE_MARGIN = 0.02
 #: The shares of highest-scored rows the workload table shows.
 TOP_SHARES = (0.01, 0.05, 0.10)
-
-
-def fmt(metric: Metric) -> str:
-    """``0.512 [0.470, 0.551]`` — a metric with its interval, three decimals."""
-    if metric.value is None:
-        return "n/a"
-    if metric.ci is None:
-        return f"{metric.value:.3f}"
-    return f"{metric.value:.3f} [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
 
 
 def pr_auc_of(result: StrategyResult) -> float:

@@ -32,7 +32,13 @@ import re
 import numpy as np
 
 from imbreport.inference import ALPHA, exact_binomial, holm
-from imbreport.metrics import BootstrapInput, RankedScores, bootstrap, interval
+from imbreport.metrics import (
+    BootstrapInput,
+    RankedScores,
+    bootstrap,
+    confusion_counts,
+    interval,
+)
 from imbreport.model import (
     Metric,
     Results,
@@ -40,6 +46,7 @@ from imbreport.model import (
     Segments,
     SegmentTable,
     SegmentTest,
+    fmt,
 )
 
 #: Fewer positives than this: a small segment, and indicative figures (``recommend``).
@@ -109,15 +116,11 @@ def subject_table(
     """Strategy or score column ``name``'s figures in each group of ``column`` (tests run but
     not adjusted: ``segment_figures`` adjusts them over the whole run); ``None`` when its
     out-of-fold decisions or the column are not there."""
-    draws = results.draws
-    decisions = draws.pooled_decisions.get(name)
-    scores = draws.pooled_scores.get(name)
-    labels = results.dataset.roles.segments.get(column)
-    if decisions is None or scores is None or labels is None or draws.labels is None:
+    found = _subject_arrays(results, name, column)
+    if found is None:
         return None
-    y = np.asarray(draws.labels).astype(bool)
-    decided = np.asarray(decisions).astype(bool)
-    values = np.asarray(labels, dtype=object)[draws.rows].astype(str)
+    y, decided, scores, values = found
+    draws = results.draws
     groups = _groups(results, draws.rows)
     shown, pooled = _shown_groups(values, results.dataset.roles.segment_kinds.get(column, ""))
     weight = draws.negative_weight
@@ -157,6 +160,20 @@ def subject_table(
     )
 
 
+def _subject_arrays(results: Results, name: str, column: str):
+    """``name``'s labels, out-of-fold decisions and scores of the evaluated rows, and each row's
+    group of ``column`` (as text); ``None`` when any of them is not there."""
+    draws = results.draws
+    decisions = draws.pooled_decisions.get(name)
+    scores = draws.pooled_scores.get(name)
+    labels = results.dataset.roles.segments.get(column)
+    if decisions is None or scores is None or labels is None or draws.labels is None:
+        return None
+    y = np.asarray(draws.labels).astype(bool)
+    decided = np.asarray(decisions).astype(bool)
+    return y, decided, scores, np.asarray(labels, dtype=object)[draws.rows].astype(str)
+
+
 def _groups(results: Results, rows: np.ndarray) -> np.ndarray | None:
     ids = results.dataset.group_ids
     return None if ids is None else np.asarray(ids)[rows]
@@ -186,8 +203,8 @@ def _bin_order(label: str) -> tuple[int, float]:
 
 def _row(value, inside, y, decided, scores, weight, groups, resamples, seed, other) -> SegmentRow:
     """One group's figures, and the one-sided tests against every row outside it."""
-    counts = _counts(y[inside], decided[inside])
-    rest = _counts(y[~inside], decided[~inside])
+    counts = confusion_counts(y[inside], decided[inside])
+    rest = confusion_counts(y[~inside], decided[~inside])
     positives = counts["tp"] + counts["fn"]
     negatives = counts["fp"] + counts["tn"]
     represented = positives + negatives * weight
@@ -222,15 +239,6 @@ def _row(value, inside, y, decided, scores, weight, groups, resamples, seed, oth
 
 def _of(groups, inside):
     return None if groups is None else groups[inside]
-
-
-def _counts(y: np.ndarray, decided: np.ndarray) -> dict[str, int]:
-    return {
-        "tp": int(np.sum(y & decided)),
-        "fp": int(np.sum(~y & decided)),
-        "tn": int(np.sum(~y & ~decided)),
-        "fn": int(np.sum(y & ~decided)),
-    }
 
 
 def _proportion(successes: float, trials: float) -> Metric:
@@ -333,18 +341,10 @@ def _flag_lines(results: Results, tables: list[SegmentTable]) -> list[str]:
                 small = f"; a small segment, {row.positives} positives" if row.size != "ok" else ""
                 lines.append(
                     f"{NAMES[key]}{subject} is distinguishably lower in {table.column} = "
-                    f"{row.value}: {_fmt(figure)} against {test.rest:.3f} elsewhere "
+                    f"{row.value}: {fmt(figure)} against {test.rest:.3f} elsewhere "
                     f"(Holm-adjusted p {_p(test.adjusted)}{small})."
                 )
     return lines
-
-
-def _fmt(metric: Metric) -> str:
-    if metric.value is None:
-        return "n/a"
-    if metric.ci is None:
-        return f"{metric.value:.3f}"
-    return f"{metric.value:.3f} [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
 
 
 def _p(value: float) -> str:
@@ -379,23 +379,20 @@ def segment_row(results: Results, name: str, column: str, value: str) -> Segment
     """Strategy ``name``'s figures in the group ``column = value`` alone (shown in the report or
     pooled into "other"; the test not adjusted), for a gate; ``None`` when no evaluated row has
     that value or the out-of-fold decisions are not there."""
-    draws = results.draws
-    decisions = draws.pooled_decisions.get(name)
-    scores = draws.pooled_scores.get(name)
-    labels = results.dataset.roles.segments.get(column)
-    if decisions is None or scores is None or labels is None or draws.labels is None:
+    found = _subject_arrays(results, name, column)
+    if found is None:
         return None
-    values = np.asarray(labels, dtype=object)[draws.rows].astype(str)
+    y, decided, scores, values = found
     inside = values == value
     if not inside.any():
         return None
-    y = np.asarray(draws.labels).astype(bool)
+    draws = results.draws
     resamples = max(1, min(SEGMENT_RESAMPLES, results.protocol.bootstrap or SEGMENT_RESAMPLES))
     return _row(
         value,
         inside,
         y,
-        np.asarray(decisions).astype(bool),
+        decided,
         scores,
         draws.negative_weight,
         _groups(results, draws.rows),

@@ -24,9 +24,10 @@ from imbreport.model import (
     StrategyResult,
     Workload,
     categorical_option,
+    fmt,
 )
 from imbreport.options import format_size
-from imbreport.recommend import FEW_POSITIVES, fmt
+from imbreport.recommend import FEW_POSITIVES
 from imbreport.registry import spec_for
 
 #: Column lists (dropped, missing values) show this many names; the JSON has them all.
