@@ -72,12 +72,31 @@ def page_size_css(paper: str = "a4") -> str:
 
 def html_to_pdf(html: str, report: Report, paper: str = "a4", fetcher=None) -> bytes:
     """Render the report's HTML to PDF bytes on ``paper`` (``a4`` or ``letter``)."""
+    return layout_pdf(html, pdf_labels(report), paper, fetcher)
+
+
+def pdf_labels(report: Report) -> dict[str, str]:
+    """What the PDF's metadata says about the report (its title and the generator)."""
+    return {
+        "title": f"Class-imbalance report: {report.results.dataset.source_name}",
+        "generator": f"imbreport {report.tool_version}",
+    }
+
+
+def layout_pdf(html: str, labels: dict[str, str], paper: str = "a4", fetcher=None) -> bytes:
+    """The PDF bytes of ``html`` on ``paper``, with ``labels`` (``pdf_labels``) as metadata."""
     fetcher = fetcher or data_only_fetcher_class()()
     stylesheet = page_size_css(paper)
     with _refusals_as_errors():
         document = _render(svg_as_images(html), stylesheet, fetcher)
-        _set_metadata(document.metadata, report)
+        _set_metadata(document.metadata, labels)
         return document.write_pdf(attachments=[], pdf_identifier=b"imbreport")
+
+
+def warm_up() -> None:
+    """Import WeasyPrint and lay out a line of text, so that the fonts are found and loaded
+    (a process's first layout pays for that) before a report is waiting for its PDF."""
+    layout_pdf("<p>imbreport</p>", {"title": "", "generator": ""})
 
 
 _INLINE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
@@ -119,9 +138,9 @@ def _refusals_as_errors():
         raise RuntimeError(f"PDF rendering stopped: {exc.__cause__ or exc}") from exc
 
 
-def _set_metadata(metadata, report: Report) -> None:
-    metadata.title = f"Class-imbalance report: {report.results.dataset.source_name}"
-    metadata.generator = f"imbreport {report.tool_version}"
+def _set_metadata(metadata, labels: dict[str, str]) -> None:
+    metadata.title = labels["title"]
+    metadata.generator = labels["generator"]
     metadata.authors = []
     metadata.description = None
     metadata.keywords = []

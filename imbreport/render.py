@@ -143,8 +143,9 @@ class Renderer:
     (``-o report.html -o report.pdf`` lays out the same HTML). The HTML does not depend on the
     paper size: the PDF stage sets the page."""
 
-    def __init__(self, report: Report):
+    def __init__(self, report: Report, pdf_process=None):
         self.report = report
+        self.pdf_process = pdf_process  # a ``pdf_process.PdfProcess`` to lay out PDFs, or None
         self._html: str | None = None
 
     def html(self) -> str:
@@ -165,9 +166,15 @@ class Renderer:
         if fmt == "md":
             return render_markdown(self.report).encode("utf-8")
         if fmt == "pdf":
-            from imbreport.pdf import html_to_pdf
+            from imbreport.pdf import layout_pdf, pdf_labels
 
-            return html_to_pdf(self.html(), self.report, paper or self.report.config.output.paper)
+            html, labels = self.html(), pdf_labels(self.report)
+            paper = paper or self.report.config.output.paper
+            if self.pdf_process is not None:
+                laid_out = self.pdf_process.render(html, labels, paper)
+                if laid_out is not None:
+                    return laid_out
+            return layout_pdf(html, labels, paper)
         raise ConfigError(f"Unknown format '{fmt}'.")
 
 

@@ -1,0 +1,152 @@
+"""The PDF process (``imbreport/pdf_process.py``): the same bytes as laying out here, a fallback
+when it is gone or fails, nothing left running, and the CLI's PDF unchanged by it.
+
+Each check runs in a fresh interpreter: ``PdfProcess.start`` refuses to fork while another
+thread runs, and earlier tests in this session may have left threads behind (Dask's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("weasyprint")
+
+ARTICLE_CSV = str(Path(__file__).resolve().parent.parent / "imbreport/datasets/article_dataset.csv")
+SMALL_HTML = (
+    "<html><head><title>t</title></head><body><h1>Report</h1><p>Some text.</p></body></html>"
+)
+
+
+def _run(script: str) -> dict:
+    """Run ``script`` in a fresh interpreter; it prints one JSON object."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr  # neither process prints anything
+    return json.loads(done.stdout)
+
+
+def test_same_bytes_as_laying_out_here_and_the_process_is_reaped():
+    result = _run(
+        f"""
+        import json, os
+        from imbreport.pdf import layout_pdf
+        from imbreport.pdf_process import PdfProcess
+        labels = {{"title": "Class-imbalance report: x.csv", "generator": "imbreport test"}}
+        process = PdfProcess.start()
+        first = process.render({SMALL_HTML!r}, labels, "a4")
+        second = process.render({SMALL_HTML!r}, labels, "letter")  # it serves more than one
+        process.close()
+        try:
+            os.kill(process.pid, 0)
+            gone = False
+        except ProcessLookupError:
+            gone = True
+        print(json.dumps({{
+            "a4": first == layout_pdf({SMALL_HTML!r}, labels, "a4"),
+            "letter": second == layout_pdf({SMALL_HTML!r}, labels, "letter"),
+            "differs": first != second,
+            "gone": gone,
+        }}))
+        """
+    )
+    assert result == {"a4": True, "letter": True, "differs": True, "gone": True}
+
+
+def test_a_dead_or_failing_process_gives_none_so_the_caller_lays_out_itself():
+    result = _run(
+        f"""
+        import json, os, signal
+        from imbreport.pdf_process import PdfProcess
+        labels = {{"title": "t", "generator": "g"}}
+        killed = PdfProcess.start()
+        os.kill(killed.pid, signal.SIGKILL)
+        after_kill = killed.render({SMALL_HTML!r}, labels, "a4")
+        failing = PdfProcess.start()
+        # a URL other than data: stops the layout (pdf.py's fetcher): the process answers None
+        refused = failing.render('<img src="file:///etc/passwd">', labels, "a4")
+        then = failing.render({SMALL_HTML!r}, labels, "a4")  # closed after a failure
+        failing.close()
+        print(json.dumps({{"after_kill": after_kill, "refused": refused, "then": then}}))
+        """
+    )
+    assert result == {"after_kill": None, "refused": None, "then": None}
+
+
+def test_renderer_falls_back_to_the_same_pdf_and_error():
+    """A report rendered through a process that died gives the in-process bytes; an HTML the
+    layout refuses gives the in-process error, not a silent empty PDF."""
+    result = _run(
+        f"""
+        import json, os, signal
+        from imbreport.api import analyze
+        from imbreport.pdf_process import PdfProcess
+        from imbreport.render import Renderer
+        report = analyze({ARTICLE_CSV!r}, target="label",
+                         strategies=("majority", "logreg"), progress=None)
+        here = Renderer(report).render("pdf")
+        through = Renderer(report, PdfProcess.start()).render("pdf")
+        dead = PdfProcess.start()
+        os.kill(dead.pid, signal.SIGKILL)
+        fallback = Renderer(report, dead).render("pdf")
+        broken = Renderer(report, PdfProcess.start())
+        broken._html = '<img src="file:///etc/passwd">'
+        try:
+            broken.render("pdf")
+            error = None
+        except RuntimeError as exc:
+            error = str(exc)
+        print(json.dumps({{"through": through == here, "fallback": fallback == here,
+                          "error": error}}))
+        """
+    )
+    assert result["through"] and result["fallback"]
+    assert result["error"] is not None and "refused file:///etc/passwd" in result["error"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_ctrl_c_with_a_pdf_asked_for_stops_every_process_with_one_line(tmp_path):
+    """Ctrl-C reaches the process group: the run and its PDF process both stop, one line on
+    stderr, nothing left running, no file written."""
+    import os
+    import signal
+    import time
+
+    from test_hardening import _as_from_a_terminal, children, session_processes
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "imbreport", "analyze", ARTICLE_CSV, "-o", "r.pdf", "-o", "r.json"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not children(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert children(child.pid), "the PDF process never started"
+        time.sleep(0.5)
+        os.killpg(child.pid, signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    text = stderr.decode()
+    assert child.returncode == 130, text
+    assert "Traceback" not in text and text.strip().count("\n") == 0, text
+    deadline = time.monotonic() + 15
+    while session_processes(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_processes(child.pid) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
