@@ -115,7 +115,7 @@ def run_analysis(
         raise ConfigError("--only-scores fits nothing, so --save-model has no model to save.")
     model_file = (save_model,) if save_model else ()
     check_outputs(outputs + model_file, inputs=(data_path, options.get("compare"), config_file()))
-    pdf_process = _pdf_process(data_path, outputs, options)
+    render_process = _render_process(data_path, outputs, options)
     try:
         report = analyze(
             data_path,
@@ -125,32 +125,34 @@ def run_analysis(
         )
         describe_data(report, messages)
         report, model_files = _saved_model(report, save_model, messages)
-        write_outputs(report, outputs, options.get("paper"), messages, model_files, pdf_process)
+        write_outputs(report, outputs, options.get("paper"), messages, model_files, render_process)
     finally:
-        if pdf_process is not None:
-            pdf_process.close()
+        if render_process is not None:
+            render_process.close()
     describe_outcome(report, messages)
     return report.return_code
 
 
-#: Inputs up to this size get a PDF process of their own (``pdf_process``): there WeasyPrint's
-#: start-up is a large share of the run. Larger inputs are not worth its memory.
-PDF_PROCESS_MAX_INPUT_BYTES = 64 * 2**20
+#: Inputs up to this size get a render process of their own (``render_process``): there the
+#: start-up of matplotlib and WeasyPrint is a large share of the run. Larger inputs are not
+#: worth its memory.
+RENDER_PROCESS_MAX_INPUT_BYTES = 64 * 2**20
 
 
-def _pdf_process(data_path: str, outputs: tuple[str, ...], options: dict):
-    """A process that imports WeasyPrint while this one reads the data and fits, when a PDF is
-    asked for from a small file (``None`` otherwise)."""
-    from imbreport.pdf_process import PdfProcess
+def _render_process(data_path: str, outputs: tuple[str, ...], options: dict):
+    """A process that imports matplotlib (and WeasyPrint) while this one reads the data and
+    fits, when an HTML or PDF report is asked for from a small file (``None`` otherwise)."""
     from imbreport.render import output_format
+    from imbreport.render_process import RenderProcess
 
-    if not any(output_format(path) == "pdf" for path in outputs):
+    formats = {output_format(path) for path in outputs}
+    if not formats & {"html", "pdf"}:
         return None
     if options.get("engine", "pandas") != "pandas" or not os.path.isfile(data_path):
         return None
-    if os.path.getsize(data_path) > PDF_PROCESS_MAX_INPUT_BYTES:
+    if os.path.getsize(data_path) > RENDER_PROCESS_MAX_INPUT_BYTES:
         return None
-    return PdfProcess.start()
+    return RenderProcess.start(pdf="pdf" in formats)
 
 
 def printable(text: str) -> str:
@@ -216,15 +218,16 @@ def write_outputs(
     paper: str | None,
     messages: Messages,
     extra_files: list[tuple[str, bytes]] = (),
-    pdf_process=None,
+    render_process=None,
 ) -> None:
     """Render every output first (a failure leaves every file untouched), then write the files
-    all-or-nothing; ``-`` goes to stdout last. A ``pdf_process`` lays out the PDFs, if given."""
+    all-or-nothing; ``-`` goes to stdout last. A ``render_process`` does the drawing and the PDF
+    layout, if given."""
     from imbreport.errors import EnvironmentFailure
     from imbreport.files import describe_os_error, write_all
     from imbreport.render import Renderer, output_format
 
-    renderer = Renderer(report, pdf_process)
+    renderer = Renderer(report, render_process)
     rendered = [(path, renderer.render(output_format(path), paper)) for path in outputs]
     files = [(path, content) for path, content in rendered if path != "-"] + list(extra_files)
     write_all(files)

@@ -103,6 +103,19 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")
 
 
+def warm_up() -> None:
+    """Import matplotlib and draw a small figure as SVG and PNG, so that the fonts and backends
+    are loaded before a report is waiting for its figures."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1], label="warm")
+    ax.legend()
+    _svg(fig, "warm")
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.scatter([0, 1], [0, 1])
+    _png(fig)
+
+
 def _svg(fig, key: str) -> str:
     buffer = io.StringIO()
     # No metadata block: no date, no library version, no namespace beyond svg and xlink.

@@ -143,12 +143,14 @@ class Renderer:
     (``-o report.html -o report.pdf`` lays out the same HTML). The HTML does not depend on the
     paper size: the PDF stage sets the page."""
 
-    def __init__(self, report: Report, pdf_process=None):
+    def __init__(self, report: Report, process=None):
         self.report = report
-        self.pdf_process = pdf_process  # a ``pdf_process.PdfProcess`` to lay out PDFs, or None
+        self.process = process  # a ``render_process.RenderProcess`` to do the work, or None
         self._html: str | None = None
 
     def html(self) -> str:
+        if self._html is None and self.process is not None:
+            self._html = self.process.html(self.report)
         if self._html is None:
             from imbreport.plots import all_figures
             from imbreport.view import build_view
@@ -170,8 +172,8 @@ class Renderer:
 
             html, labels = self.html(), pdf_labels(self.report)
             paper = paper or self.report.config.output.paper
-            if self.pdf_process is not None:
-                laid_out = self.pdf_process.render(html, labels, paper)
+            if self.process is not None:
+                laid_out = self.process.pdf(html, labels, paper)
                 if laid_out is not None:
                     return laid_out
             return layout_pdf(html, labels, paper)

@@ -1,7 +1,7 @@
-"""The PDF process (``imbreport/pdf_process.py``): the same bytes as laying out here, a fallback
-when it is gone or fails, nothing left running, and the CLI's PDF unchanged by it.
+"""The render process (``imbreport/render_process.py``): the same HTML and PDF bytes as drawing and
+laying out here, a fallback when it is gone or fails, nothing left running, Ctrl-C stops it.
 
-Each check runs in a fresh interpreter: ``PdfProcess.start`` refuses to fork while another
+Each check runs in a fresh interpreter: ``RenderProcess.start`` refuses to fork while another
 thread runs, and earlier tests in this session may have left threads behind (Dask's)."""
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def test_same_bytes_as_laying_out_here_and_the_process_is_reaped():
         f"""
         import json, os
         from imbreport.pdf import layout_pdf
-        from imbreport.pdf_process import PdfProcess
+        from imbreport.render_process import RenderProcess
         labels = {{"title": "Class-imbalance report: x.csv", "generator": "imbreport test"}}
-        process = PdfProcess.start()
-        first = process.render({SMALL_HTML!r}, labels, "a4")
-        second = process.render({SMALL_HTML!r}, labels, "letter")  # it serves more than one
+        process = RenderProcess.start()
+        first = process.pdf({SMALL_HTML!r}, labels, "a4")
+        second = process.pdf({SMALL_HTML!r}, labels, "letter")  # it serves more than one
         process.close()
         try:
             os.kill(process.pid, 0)
@@ -66,15 +66,15 @@ def test_a_dead_or_failing_process_gives_none_so_the_caller_lays_out_itself():
     result = _run(
         f"""
         import json, os, signal
-        from imbreport.pdf_process import PdfProcess
+        from imbreport.render_process import RenderProcess
         labels = {{"title": "t", "generator": "g"}}
-        killed = PdfProcess.start()
+        killed = RenderProcess.start()
         os.kill(killed.pid, signal.SIGKILL)
-        after_kill = killed.render({SMALL_HTML!r}, labels, "a4")
-        failing = PdfProcess.start()
+        after_kill = killed.pdf({SMALL_HTML!r}, labels, "a4")
+        failing = RenderProcess.start()
         # a URL other than data: stops the layout (pdf.py's fetcher): the process answers None
-        refused = failing.render('<img src="file:///etc/passwd">', labels, "a4")
-        then = failing.render({SMALL_HTML!r}, labels, "a4")  # closed after a failure
+        refused = failing.pdf('<img src="file:///etc/passwd">', labels, "a4")
+        then = failing.pdf({SMALL_HTML!r}, labels, "a4")  # closed after a failure
         failing.close()
         print(json.dumps({{"after_kill": after_kill, "refused": refused, "then": then}}))
         """
@@ -82,40 +82,48 @@ def test_a_dead_or_failing_process_gives_none_so_the_caller_lays_out_itself():
     assert result == {"after_kill": None, "refused": None, "then": None}
 
 
-def test_renderer_falls_back_to_the_same_pdf_and_error():
-    """A report rendered through a process that died gives the in-process bytes; an HTML the
-    layout refuses gives the in-process error, not a silent empty PDF."""
+def test_renderer_gives_the_same_bytes_through_the_process_or_without_it():
+    """A report's HTML and PDF made by the process equal those made here, and so do those of a
+    process that died; an HTML the layout refuses gives the in-process error, not a silent empty
+    PDF."""
     result = _run(
         f"""
         import json, os, signal
         from imbreport.api import analyze
-        from imbreport.pdf_process import PdfProcess
+        from imbreport.render_process import RenderProcess
         from imbreport.render import Renderer
         report = analyze({ARTICLE_CSV!r}, target="label",
                          strategies=("majority", "logreg"), progress=None)
-        here = Renderer(report).render("pdf")
-        through = Renderer(report, PdfProcess.start()).render("pdf")
-        dead = PdfProcess.start()
+        here = Renderer(report)
+        process = RenderProcess.start()
+        through = Renderer(report, process)
+        same_html = through.html() == here.html()
+        same_pdf = through.render("pdf") == here.render("pdf")
+        process.close()
+        dead = RenderProcess.start()
         os.kill(dead.pid, signal.SIGKILL)
-        fallback = Renderer(report, dead).render("pdf")
-        broken = Renderer(report, PdfProcess.start())
+        fallback = Renderer(report, dead)
+        fallback_html = fallback.html() == here.html()
+        fallback_pdf = fallback.render("pdf") == here.render("pdf")
+        broken = Renderer(report, RenderProcess.start())
         broken._html = '<img src="file:///etc/passwd">'
         try:
             broken.render("pdf")
             error = None
         except RuntimeError as exc:
             error = str(exc)
-        print(json.dumps({{"through": through == here, "fallback": fallback == here,
-                          "error": error}}))
+        print(json.dumps({{"html": same_html, "pdf": same_pdf, "fallback_html": fallback_html,
+                          "fallback_pdf": fallback_pdf, "error": error}}))
         """
     )
-    assert result["through"] and result["fallback"]
+    assert result["html"] and result["pdf"]
+    assert result["fallback_html"] and result["fallback_pdf"]
     assert result["error"] is not None and "refused file:///etc/passwd" in result["error"]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_ctrl_c_with_a_pdf_asked_for_stops_every_process_with_one_line(tmp_path):
-    """Ctrl-C reaches the process group: the run and its PDF process both stop, one line on
+    """Ctrl-C reaches the process group: the run and its render process both stop, one line on
     stderr, nothing left running, no file written."""
     import os
     import signal
@@ -135,7 +143,7 @@ def test_ctrl_c_with_a_pdf_asked_for_stops_every_process_with_one_line(tmp_path)
         deadline = time.monotonic() + 60
         while not children(child.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert children(child.pid), "the PDF process never started"
+        assert children(child.pid), "the render process never started"
         time.sleep(0.5)
         os.killpg(child.pid, signal.SIGINT)
         _, stderr = child.communicate(timeout=60)
