@@ -28,6 +28,10 @@ import threading
 
 _LENGTH = struct.Struct("<Q")
 
+#: The process's niceness: its warm-up outlasts this process's imports, and must not slow the
+#: fits down (which use both cores); later, while it draws and lays out, this process waits.
+NICENESS = 10
+
 
 class RenderProcess:
     """A forked process that draws reports and lays out PDFs on request (see the module's
@@ -113,6 +117,7 @@ def _serve(requests: int, answers: int, pdf: bool) -> None:
     try:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)  # stop at once and quietly, like a tool's child
+        os.nice(NICENESS)  # the run's own work first; the warm-up takes what is left
         devnull = os.open(os.devnull, os.O_RDWR)
         for descriptor in (0, 1, 2):
             os.dup2(devnull, descriptor)  # hold none of the caller's terminal or pipes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -124,24 +125,26 @@ def forked_map(function: Callable[[T], R], items: Sequence[T], processes: int = 
 
     For work too small to pay for starting joblib's workers (each imports the libraries anew):
     a fork starts in milliseconds with everything already imported and every input already in
-    memory. The child takes every other item (the items come heaviest first, so the halves
-    weigh about the same) and sends its results back through a pipe; the results come back in
-    the order of ``items``, exactly as the serial loop gives them. If the child fails in any way
-    its items are computed here, so the outcome never depends on the fork. Serial where fork
-    is unavailable, with one item, or with ``processes`` 1.
+    memory. The two processes take the items one at a time, each the next one not yet taken
+    (their positions wait in a pipe that both read), so neither sits idle while the other
+    still has a long queue; with the items heaviest first, they finish close together. The
+    child sends its results back through a pipe; the results come back in the order of
+    ``items``, exactly as the serial loop gives them. If the child fails in any way its items
+    are computed here, so the outcome never depends on the fork. Serial where fork is
+    unavailable, with one item, or with ``processes`` 1.
 
     Fork only before any OpenMP work in this process (XGBoost's threads do not survive a fork)
     and with no other thread running: the callers fork before their first fit or figure.
     """
     items = list(items)
     # (another thread could hold a lock the child needs: then no fork)
-    if processes < 2 or len(items) < 2 or not can_fork():
+    if processes < 2 or len(items) < 2 or len(items) > MAX_TICKETS or not can_fork():
         return [function(item) for item in items]
-    theirs = list(range(1, len(items), 2))
-    child, reader = _fork_child(function, [items[i] for i in theirs])
+    tickets = _tickets(len(items))
+    child, reader = _fork_child(function, items, tickets)
     results: dict[int, R] = {}
     try:
-        for index in range(0, len(items), 2):
+        for index in _taken(tickets):
             results[index] = function(items[index])
         received = _receive(child, reader)
     except BaseException:
@@ -149,15 +152,39 @@ def forked_map(function: Callable[[T], R], items: Sequence[T], processes: int = 
         raise
     finally:
         os.close(reader)
-    for index, value in zip(theirs, received or [], strict=False):
-        results[index] = value
-    for index in theirs:  # the child failed: compute its share here
+        os.close(tickets)
+    if isinstance(received, dict):
+        for index, value in received.items():
+            results.setdefault(index, value)
+    for index in range(len(items)):  # the child failed: compute its share here
         if index not in results:
             results[index] = function(items[index])
     return [results[index] for index in range(len(items))]
 
 
-def _fork_child(function, items) -> tuple[int, int]:
+#: Item positions travel as 2-byte tickets, all written at once into a pipe (64 KiB on Linux).
+MAX_TICKETS = 30_000
+_TICKET = struct.Struct("<H")
+
+
+def _tickets(count: int) -> int:
+    """The read end of a pipe holding the positions 0 … ``count`` − 1, its write end closed."""
+    reader, writer = os.pipe()
+    try:
+        os.write(writer, b"".join(_TICKET.pack(index) for index in range(count)))
+    finally:
+        os.close(writer)
+    return reader
+
+
+def _taken(tickets: int):
+    """The positions this process takes, one at a time, until none is left (a read of a pipe
+    is atomic: no position is taken twice)."""
+    while len(ticket := os.read(tickets, _TICKET.size)) == _TICKET.size:
+        yield _TICKET.unpack(ticket)[0]
+
+
+def _fork_child(function, items, tickets: int) -> tuple[int, int]:
     import pickle
 
     reader, writer = os.pipe()
@@ -167,7 +194,8 @@ def _fork_child(function, items) -> tuple[int, int]:
         try:
             os.close(reader)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it quietly
-            payload = pickle.dumps([function(item) for item in items], pickle.HIGHEST_PROTOCOL)
+            done = {index: function(items[index]) for index in _taken(tickets)}
+            payload = pickle.dumps(done, pickle.HIGHEST_PROTOCOL)
             with os.fdopen(writer, "wb") as stream:
                 stream.write(payload)
             status = 0
@@ -179,7 +207,7 @@ def _fork_child(function, items) -> tuple[int, int]:
     return pid, reader
 
 
-def _receive(pid: int, reader: int) -> list | None:
+def _receive(pid: int, reader: int) -> dict | None:
     """The child's results, or ``None`` if it failed."""
     import pickle
 
