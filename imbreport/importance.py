@@ -35,6 +35,8 @@ PERMUTATION_REPEATS = 3
 #: ... and only while columns × rows × shuffles stays below this (about a second of scoring:
 #: at 20,000 rows × 5 shuffles it took 3 s of a 200k-row report, issue #17).
 PERMUTATION_CELLS = 1_500_000
+#: Threads that score the shuffled columns.
+IMPORTANCE_THREADS = 2
 #: Rows used to measure the spread of a linear model's inputs.
 SPREAD_ROWS = 50_000
 
@@ -227,17 +229,21 @@ def _permutation(model, dataset: Dataset, X, y, held_out, seed: int):
         )
     if y[rows].sum() == 0 or y[rows].sum() == len(rows):
         return (), "Permutation importance was not computed: the held-out rows hold one class."
+    from joblib import parallel_config
     from sklearn.inspection import permutation_importance
 
-    found = permutation_importance(
-        model,
-        X[rows],
-        y[rows],
-        scoring="average_precision",
-        n_repeats=PERMUTATION_REPEATS,
-        random_state=seed,
-        n_jobs=1,
-    )
+    # columns shuffled in two threads (scoring is mostly NumPy and XGBoost, which release the
+    # GIL; no process to start); the same numbers, as every column gets the same seed
+    with parallel_config(backend="threading", n_jobs=IMPORTANCE_THREADS):
+        found = permutation_importance(
+            model,
+            X[rows],
+            y[rows],
+            scoring="average_precision",
+            n_repeats=PERMUTATION_REPEATS,
+            random_state=seed,
+            n_jobs=IMPORTANCE_THREADS,
+        )
     drops = found.importances_mean
     order = sorted(range(len(columns)), key=lambda i: (-drops[i], i))[:TOP_FEATURES]
     weights = tuple(FeatureWeight(columns[i], columns[i], float(drops[i])) for i in order)

@@ -10,11 +10,11 @@ cores: the imports then slow the reading down as much.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import struct
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -31,50 +31,51 @@ def count(n_jobs: int) -> int:
 def start(n_jobs: int) -> threading.Thread:
     """Start ``n_jobs`` worker processes in a background thread; join it before the fits.
 
-    While they are spawned, Ctrl-C and SIGHUP are ignored (for a moment, at most a few seconds),
-    so the workers inherit "ignore": a Ctrl-C or a closed terminal, which signal the whole process
-    group, then reach only the main process, which stops the workers itself (``stop``) instead of
-    each worker printing its own traceback.
+    The thread starts with Ctrl-C and SIGHUP blocked (a thread inherits its creator's signal
+    mask, and the processes it spawns inherit the thread's, across ``exec`` too), so the workers
+    never receive them: a Ctrl-C or a closed terminal, which signal the whole process group,
+    reach only the main process, which stops the workers itself (``stop``) instead of each
+    worker printing its own traceback. The main thread blocks them only for the instant it
+    takes to start the thread; one arriving then waits, and is handled as soon as that is done.
     """
 
     def run() -> None:
         from joblib import Parallel, delayed
 
         try:
+            _start_resource_trackers()  # they unblock Ctrl-C in the thread that starts them
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGHUP})
             Parallel(n_jobs=n_jobs)(delayed(ready)() for _ in range(n_jobs))
         except BaseException:  # only a head start: the fits start (and report on) the pool anyway
             pass
 
     thread = threading.Thread(target=run, daemon=True)
-    previous = _ignore(signal.SIGINT, signal.SIGHUP)
-    try:
+    with _blocked(signal.SIGINT, signal.SIGHUP):
         thread.start()
-        _wait_for_spawn(n_jobs, thread)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     return thread
 
 
-def _ignore(*signums: int) -> dict[int, object]:
-    """Ignore ``signums`` (on the main thread only); the previous handlers, to restore."""
-    previous = {}
-    for signum in signums:
-        try:
-            previous[signum] = signal.signal(signum, signal.SIG_IGN)
-        except ValueError:  # not the main thread: leave the signals as they are
-            pass
-    return previous
+def _start_resource_trackers() -> None:
+    """Start the processes that clean up after the workers (multiprocessing's and loky's), which
+    the pool would otherwise start on first use, from the thread that starts it: starting one
+    unblocks Ctrl-C in the calling thread (``multiprocessing.resource_tracker.ensure_running``)."""
+    from multiprocessing import resource_tracker
+
+    from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+    resource_tracker.ensure_running()
+    loky_tracker.ensure_running()
 
 
-def _wait_for_spawn(n_jobs: int, thread: threading.Thread, timeout: float = 5.0) -> None:
-    """Wait until loky has spawned ``n_jobs`` processes (or the warm-up ended, or ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and thread.is_alive():
-        processes = getattr(_pool(), "_processes", None) or {}
-        if len(processes) >= n_jobs:
-            return
-        time.sleep(0.005)
+@contextlib.contextmanager
+def _blocked(*signums: int):
+    """Block ``signums`` in this thread (and in the threads it starts) until the block ends;
+    a signal that arrives meanwhile is delivered then, not lost."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def ready() -> int:
