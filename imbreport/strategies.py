@@ -174,13 +174,10 @@ def _average_path_length(n):
 
 
 def _path_lengths(tree, X) -> np.ndarray:
-    """Each row's isolation path length in one tree: its leaf's depth plus c(rows in the leaf)."""
+    """Each row's isolation path length in one tree: its leaf's depth plus c(rows in the leaf)
+    (``compute_node_depths`` counts the root as 1, as ``IsolationForest`` reads it)."""
     structure = tree.tree_
-    depth = np.zeros(structure.node_count)
-    for node in range(structure.node_count):  # children always come after their parent
-        for child in (structure.children_left[node], structure.children_right[node]):
-            if child >= 0:
-                depth[child] = depth[node] + 1
+    depth = structure.compute_node_depths() - 1.0
     leaf_length = depth + _average_path_length(structure.n_node_samples)
     return leaf_length[tree.apply(X)]
 
