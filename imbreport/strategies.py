@@ -247,7 +247,12 @@ def _smote_with_shrinking_neighbours(X, y, *, kind, categorical, k_neighbors, ra
     if k < 1 or counts[minority] == counts[1 - minority]:
         return X, y
     sampler = {"smoten": SMOTEN, "smotenc": SMOTENC}.get(kind, SMOTE)
-    options = {"categorical_features": categorical} if kind == "smotenc" else {}
+    options = {}
+    if kind == "smotenc":
+        # a dense encoding: the same rows as imblearn's default sparse one, without its
+        # conversions of every synthetic row to and from LIL (a fifth of SMOTENC's time)
+        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+        options = {"categorical_features": categorical, "categorical_encoder": encoder}
     # SMOTEN's distance uses both classes' category frequencies: every row. SMOTE and SMOTENC
     # learn from the minority rows alone: one majority row suffices.
     majority_rows = np.flatnonzero(y != minority)
