@@ -77,7 +77,7 @@ class RenderProcess:
         try:
             _send(self._requests, request)
             answer = _receive(self._answers)
-        except (OSError, EOFError, pickle.PicklingError, pickle.UnpicklingError):
+        except Exception:  # gone, or something in the report that does not pickle
             answer = None
         if not isinstance(answer, kind):
             self.close()  # failed or gone: the caller does this work and the rest itself

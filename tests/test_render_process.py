@@ -76,10 +76,15 @@ def test_a_dead_or_failing_process_gives_none_so_the_caller_lays_out_itself():
         refused = failing.pdf('<img src="file:///etc/passwd">', labels, "a4")
         then = failing.pdf({SMALL_HTML!r}, labels, "a4")  # closed after a failure
         failing.close()
-        print(json.dumps({{"after_kill": after_kill, "refused": refused, "then": then}}))
+        import threading
+        unpicklable = RenderProcess.start()
+        not_sent = unpicklable.pdf({SMALL_HTML!r}, {{"title": threading.Lock()}}, "a4")
+        unpicklable.close()
+        print(json.dumps({{"after_kill": after_kill, "refused": refused, "then": then,
+                          "not_sent": not_sent}}))
         """
     )
-    assert result == {"after_kill": None, "refused": None, "then": None}
+    assert result == {"after_kill": None, "refused": None, "then": None, "not_sent": None}
 
 
 def test_renderer_gives_the_same_bytes_through_the_process_or_without_it():
