@@ -80,11 +80,11 @@ STAGES = (
     ("  measure: bootstrap intervals", (r"imbreport/metrics\.py:bootstrap$",)),
     ("  curves for the report", (r"imbreport/evaluate\.py:_strategy_result$",)),
     ("illustrate (PCA, SMOTE, 2-D refits)", (r"imbreport/illustrate\.py:illustrate$",)),
-    ("render HTML (incl. figures)", (r"imbreport/render\.py:render_html$",)),
+    ("render HTML (incl. figures)", (r"imbreport/render\.py:(render_html|html)$",)),
     ("  figures (plots.all_figures)", (r"imbreport/plots\.py:all_figures$",)),
     ("  matplotlib savefig", (r"matplotlib/figure\.py:savefig$",)),
     ("render PDF (WeasyPrint, incl. its HTML)", (r"imbreport/render\.py:render_pdf$",)),
-    ("  WeasyPrint html_to_pdf", (r"imbreport/pdf\.py:html_to_pdf$",)),
+    ("  WeasyPrint layout_pdf", (r"imbreport/pdf\.py:(html_to_pdf|layout_pdf)$",)),
     ("render JSON", (r"imbreport/render\.py:render_json$",)),
     ("import sklearn", (r"sklearn/__init__\.py:<module>$",)),
     ("import xgboost", (r"xgboost/__init__\.py:<module>$",)),
@@ -97,7 +97,9 @@ def run_profile(csv: str, prof_path: str, extra: list[str]) -> float:
     """Run imbreport under cProfile; returns wall seconds."""
     stem = os.path.splitext(prof_path)[0]
     outputs = ["-o", stem + ".html", "-o", stem + ".json"]
-    command = [sys.executable, "-m", "cProfile", "-o", prof_path, "-m", "imbreport", "analyze"]
+    # one process: no render process (it would take the figures and the PDF out of the profile)
+    in_one_process = os.path.join(os.path.dirname(os.path.abspath(__file__)), "in_one_process.py")
+    command = [sys.executable, "-m", "cProfile", "-o", prof_path, in_one_process, "analyze"]
     command += [csv, "--n-jobs", "1", "-q", *outputs, *extra]
     env = dict(os.environ, **PROFILE_ENVIRONMENT)
     started = time.perf_counter()
