@@ -115,8 +115,9 @@ def run_analysis(
         raise ConfigError("--only-scores fits nothing, so --save-model has no model to save.")
     model_file = (save_model,) if save_model else ()
     check_outputs(outputs + model_file, inputs=(data_path, options.get("compare"), config_file()))
-    render_process = _render_process(data_path, outputs, options)
+    render_process = None
     try:
+        render_process = _render_process(data_path, outputs, options)
         report = analyze(
             data_path,
             progress=messages.progress(),

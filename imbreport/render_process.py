@@ -22,15 +22,24 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import struct
 import threading
+import time
+import weakref
+
+from imbreport.workers import die_with_parent
 
 _LENGTH = struct.Struct("<Q")
 
-#: The process's niceness: its warm-up outlasts this process's imports, and must not slow the
-#: fits down (which use both cores); later, while it draws and lays out, this process waits.
-NICENESS = 10
+#: How long the run waits for an answer before it stops the process and does the work itself
+#: (a process stopped or stuck; a report's HTML or PDF takes seconds).
+ANSWER_TIMEOUT_SECONDS = 300.0
+
+#: The processes started here and still open, so that any other fork of this process closes its
+#: copies of their pipes (else a fork outliving the run would keep a process waiting for work).
+_OPEN: weakref.WeakSet = weakref.WeakSet()
 
 
 class RenderProcess:
@@ -52,14 +61,16 @@ class RenderProcess:
             return None
         to_child, requests = os.pipe()
         answers, from_child = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
-            os.close(requests)
-            os.close(answers)
-            _serve(to_child, from_child, pdf)  # never returns
+            _serve(to_child, from_child, pdf, parent)  # never returns
         os.close(to_child)
         os.close(from_child)
-        return cls(pid, requests, answers)
+        os.set_blocking(requests, False)  # written with a deadline (``_write_all``)
+        process = cls(pid, requests, answers)
+        _OPEN.add(process)
+        return process
 
     def html(self, report) -> str | None:
         """The report's HTML (``render.Renderer.html``) made by the process, or ``None``."""
@@ -74,10 +85,11 @@ class RenderProcess:
     def _ask(self, request: tuple, kind: type):
         if not self._alive:
             return None
+        deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
         try:
-            _send(self._requests, request)
-            answer = _receive(self._answers)
-        except Exception:  # gone, or something in the report that does not pickle
+            _send(self._requests, request, deadline)
+            answer = _receive(self._answers, deadline)
+        except Exception:  # gone, stuck, or something in the report that does not pickle
             answer = None
         if not isinstance(answer, kind):
             self.close()  # failed or gone: the caller does this work and the rest itself
@@ -85,15 +97,11 @@ class RenderProcess:
         return answer
 
     def close(self) -> None:
-        """Stop the process (it holds nothing worth finishing) and reap it."""
+        """Stop the process (it holds nothing worth finishing; a fork it made for the figures
+        dies with it) and reap it."""
         if not self._alive:
             return
-        self._alive = False
-        for descriptor in (self._requests, self._answers):
-            try:
-                os.close(descriptor)
-            except OSError:
-                pass
+        self._close_pipes()
         try:
             os.kill(self.pid, signal.SIGKILL)
         except OSError:
@@ -103,6 +111,15 @@ class RenderProcess:
         except OSError:
             pass
 
+    def _close_pipes(self) -> None:
+        self._alive = False
+        _OPEN.discard(self)
+        for descriptor in (self._requests, self._answers):
+            try:
+                os.close(descriptor)
+            except OSError:
+                pass
+
     def __enter__(self) -> RenderProcess:
         return self
 
@@ -110,17 +127,30 @@ class RenderProcess:
         self.close()
 
 
-def _serve(requests: int, answers: int, pdf: bool) -> None:
+def _close_copies_in_fork() -> None:
+    """In a new fork of this process: close its copies of every open render process's pipes."""
+    for process in list(_OPEN):
+        process._close_pipes()
+
+
+os.register_at_fork(after_in_child=_close_copies_in_fork)
+
+
+def _serve(requests: int, answers: int, pdf: bool, parent: int) -> None:
     """The forked process: import and warm up, then answer each request (``None`` when it fails)
     until the pipe closes; exit without running the parent's exit handlers."""
     status = 0
     try:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)  # stop at once and quietly, like a tool's child
-        os.nice(NICENESS)  # the run's own work first; the warm-up takes what is left
+        die_with_parent(parent)
         devnull = os.open(os.devnull, os.O_RDWR)
         for descriptor in (0, 1, 2):
-            os.dup2(devnull, descriptor)  # hold none of the caller's terminal or pipes
+            os.dup2(devnull, descriptor)  # hold none of the caller's terminal or pipes ...
+        keep = sorted({requests, answers})  # ... nor any other file it had open
+        os.closerange(3, keep[0])
+        os.closerange(keep[0] + 1, keep[1])
+        os.closerange(keep[1] + 1, _open_max())
         _warm_up(pdf)
         while True:
             try:
@@ -164,28 +194,55 @@ def _answer(kind: str, *arguments):
     raise ValueError(f"unknown request {kind!r}")
 
 
-def _send(descriptor: int, value) -> None:
+def _open_max() -> int:
+    try:
+        return min(os.sysconf("SC_OPEN_MAX"), 1 << 20)
+    except (ValueError, OSError):
+        return 1024
+
+
+def _send(descriptor: int, value, deadline: float | None = None) -> None:
     payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    _write_all(descriptor, _LENGTH.pack(len(payload)) + payload)
+    _write_all(descriptor, _LENGTH.pack(len(payload)) + payload, deadline)
 
 
-def _receive(descriptor: int):
-    (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size))
-    return pickle.loads(_read_exactly(descriptor, length))
+def _receive(descriptor: int, deadline: float | None = None):
+    (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size, deadline))
+    return pickle.loads(_read_exactly(descriptor, length, deadline))
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
+def _write_all(descriptor: int, data: bytes, deadline: float | None) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(descriptor, view) :]
+        _wait(descriptor, select.POLLOUT, deadline)
+        try:
+            view = view[os.write(descriptor, view) :]
+        except BlockingIOError:  # the pipe filled up meanwhile (a non-blocking descriptor)
+            continue
 
 
-def _read_exactly(descriptor: int, size: int) -> bytes:
+def _read_exactly(descriptor: int, size: int, deadline: float | None) -> bytes:
     chunks, remaining = [], size
     while remaining:
+        _wait(descriptor, select.POLLIN, deadline)
         chunk = os.read(descriptor, min(remaining, 1 << 20))
         if not chunk:
             raise EOFError("the render process closed its pipe")
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def _wait(descriptor: int, event: int, deadline: float | None) -> None:
+    """Until ``descriptor`` is ready for ``event`` (or has hung up); ``TimeoutError`` past the
+    ``deadline`` (``time.monotonic``; ``None``: no deadline)."""
+    if deadline is None:
+        return
+    poller = select.poll()
+    poller.register(descriptor, event)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the render process did not answer in time")
+        if poller.poll(max(1, int(remaining * 1000))):
+            return

@@ -139,14 +139,19 @@ def forked_map(function: Callable[[T], R], items: Sequence[T], processes: int = 
     """
     items = list(items)
     # (another thread could hold a lock the child needs: then no fork)
-    if processes < 2 or len(items) < 2 or len(items) > MAX_TICKETS or not can_fork():
+    if processes < 2 or len(items) < 2 or not can_fork():
         return [function(item) for item in items]
-    tickets = _tickets(len(items))
-    child, reader = _fork_child(function, items, tickets)
+    block = -(-len(items) // MAX_TICKETS)  # items per ticket: at most MAX_TICKETS tickets
+    batches = [
+        range(start, min(start + block, len(items))) for start in range(0, len(items), block)
+    ]
+    tickets = _tickets(len(batches))
+    child, reader = _fork_child(function, items, batches, tickets)
     results: dict[int, R] = {}
     try:
-        for index in _taken(tickets):
-            results[index] = function(items[index])
+        for batch in _taken(tickets):
+            for index in batches[batch]:
+                results[index] = function(items[index])
         received = _receive(child, reader)
     except BaseException:
         _kill(child)
@@ -163,8 +168,10 @@ def forked_map(function: Callable[[T], R], items: Sequence[T], processes: int = 
     return [results[index] for index in range(len(items))]
 
 
-#: Item positions travel as 2-byte tickets, all written at once into a pipe (64 KiB on Linux).
-MAX_TICKETS = 30_000
+#: Batches of items travel as 2-byte tickets, all written at once into a pipe before anything
+#: reads it: 2,048 tickets fill 4 KiB, the smallest pipe buffer Linux gives (one page, when a
+#: user holds too many pipes).
+MAX_TICKETS = 2_048
 _TICKET = struct.Struct("<H")
 
 
@@ -185,17 +192,23 @@ def _taken(tickets: int):
         yield _TICKET.unpack(ticket)[0]
 
 
-def _fork_child(function, items, tickets: int) -> tuple[int, int]:
+def _fork_child(function, items, batches, tickets: int) -> tuple[int, int]:
     import pickle
 
     reader, writer = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
         status = 1
         try:
             os.close(reader)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it quietly
-            done = {index: function(items[index]) for index in _taken(tickets)}
+            die_with_parent(parent)  # nobody left to use its work
+            done = {
+                index: function(items[index])
+                for batch in _taken(tickets)
+                for index in batches[batch]
+            }
             payload = pickle.dumps(done, pickle.HIGHEST_PROTOCOL)
             with os.fdopen(writer, "wb") as stream:
                 stream.write(payload)
@@ -206,6 +219,24 @@ def _fork_child(function, items, tickets: int) -> tuple[int, int]:
             os._exit(status)
     os.close(writer)
     return pid, reader
+
+
+def die_with_parent(parent: int) -> None:
+    """In a forked child: be killed when ``parent`` exits (Linux ``PR_SET_PDEATHSIG``), and
+    exit now if it already has. A child whose parent was killed (``kill -9``) has nobody to
+    hand its work to, and must not hold the caller's pipes open."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pipes' end still stops it, later
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _receive(pid: int, reader: int) -> dict | None:

@@ -100,3 +100,24 @@ def _children() -> set[int]:
     except OSError:
         return set()
     return {int(pid) for pid in text.split()}
+
+
+def test_more_items_than_tickets_are_shared_in_batches():
+    """Beyond ``MAX_TICKETS`` items, each ticket stands for a batch: every item once, in order."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, time\n"
+            "from imbreport.workers import MAX_TICKETS, forked_map\n"
+            "n = 2 * MAX_TICKETS + 7\n"
+            "results = forked_map(lambda x: (time.sleep(0.0005), x, os.getpid())[1:], range(n))\n"
+            "assert [x for x, _ in results] == list(range(n))\n"
+            "assert len({pid for _, pid in results}) == 2\n"
+            "print('ok')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "ok", done.stderr

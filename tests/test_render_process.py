@@ -163,3 +163,72 @@ def test_ctrl_c_with_a_pdf_asked_for_stops_every_process_with_one_line(tmp_path)
         time.sleep(0.1)
     assert session_processes(child.pid) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_stopped_process_is_given_up_on_and_the_work_done_here():
+    """A process that never answers (stopped, stuck) costs the run its timeout, not the run."""
+    result = _run(
+        f"""
+        import json, os, signal, time
+        from imbreport import render_process
+        from imbreport.pdf import layout_pdf
+        render_process.ANSWER_TIMEOUT_SECONDS = 2.0
+        process = render_process.RenderProcess.start()
+        os.kill(process.pid, signal.SIGSTOP)
+        labels = {{"title": "t", "generator": "g"}}
+        started = time.monotonic()
+        answer = process.pdf({SMALL_HTML!r} * 2000, labels, "a4")  # more than a pipe holds
+        waited = time.monotonic() - started
+        try:
+            os.kill(process.pid, 0)
+            gone = False
+        except ProcessLookupError:
+            gone = True
+        print(json.dumps({{"answer": answer, "gave_up": 1.5 < waited < 30, "gone": gone}}))
+        """
+    )
+    assert result == {"answer": None, "gave_up": True, "gone": True}
+
+
+def test_the_process_and_a_fork_of_the_run_stop_when_the_run_is_killed():
+    """``kill -9`` of the run: its render process and a fork sharing its work exit at once
+    (they die with their parent) instead of working on for nobody."""
+    import os
+    import signal
+    import time
+
+    script = """
+        import os, sys, time
+        from imbreport.render_process import RenderProcess
+        from imbreport.workers import forked_map
+        process = RenderProcess.start()
+        print(process.pid, flush=True)
+        def slow(x):
+            print(os.getpid(), flush=True)
+            time.sleep(30)
+        forked_map(slow, [1, 2])
+        """
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pids = {int(child.stdout.readline()) for _ in range(3)}  # helper, then both workers
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        others = pids - {child.pid}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(pid) for pid in others):
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in others), others
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by init, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
