@@ -431,7 +431,11 @@ def deploy(dataset: Dataset, options: AnalysisOptions, name: str) -> Deployed:
     procedure as inside each training part), what drives that fitted model, and the model."""
     whole = [Split(0, 0, np.arange(len(dataset.y)), np.arange(0))]
     n_jobs = workers.count(options.n_jobs)
-    plan = _fit_plan(dataset, options, whole, threads_per_fit=0 if n_jobs > 1 else 1)
+    # every core for a large fit; one thread for a small one, where waking threads for each of
+    # XGBoost's boosting rounds costs more than it shares (1,000 rows: 0.7 s against 0.15 s)
+    cells = len(dataset.y) * max(len(dataset.numeric) + len(dataset.categorical), 1)
+    threads = 0 if n_jobs > 1 and cells > IN_PROCESS_CELLS else 1
+    plan = _fit_plan(dataset, options, whole, threads_per_fit=threads)
     spec = select_strategies((name,))[0]
     X = model_matrix(dataset)
     fitted = fit_on_all_rows(spec, plan, X, dataset.y)
