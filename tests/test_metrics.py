@@ -105,3 +105,37 @@ def test_fold_band_precision_is_the_best_precision_at_or_above_each_recall(decim
         exact.append([precision[recall >= r - 1e-12].max() for r in grid])
     np.testing.assert_allclose(bands["precision_high"], np.max(exact, axis=0), atol=1e-5)
     np.testing.assert_allclose(bands["precision_low"], np.min(exact, axis=0), atol=1e-5)
+
+
+def test_bootstrap_measured_in_blocks_gives_the_same_distributions(monkeypatch):
+    """Small data's resamples are measured a block at a time (memory); the blocks must not
+    change any strategy's bootstrap distribution beyond the last bit of a BLAS matrix-vector
+    product (its summation may differ with the block's shape: 1e-16 relative)."""
+    import numpy as np
+
+    from imbreport import metrics
+
+    rng = np.random.default_rng(5)
+    y = rng.random(3_000) < 0.05
+    inputs = {}
+    for name, noise in (("a", 0.5), ("b", 1.0)):
+        scores = 1 / (1 + np.exp(-(y * 2.0 + rng.normal(0, noise * 2, y.size))))
+        inputs[name] = metrics.BootstrapInput(
+            scores=scores[None, :],
+            default_pred=(scores >= 0.5)[None, :],
+            tuned_pred=(scores >= 0.3)[None, :],
+            probabilistic=True,
+        )
+
+    def run(cells):
+        monkeypatch.setattr(metrics, "ACCUMULATE_CELLS", cells)
+        return metrics.bootstrap(y, inputs, resamples=200, seed=3, threads=2)
+
+    whole, blocks = run(10**9), run(3_000 * 7)  # one block; blocks of 7 resamples
+    for name in inputs:
+        for part in ("default", "tuned"):
+            for metric, values in whole[name][part].items():
+                assert len(values) == 200
+                np.testing.assert_allclose(
+                    values, blocks[name][part][metric], rtol=1e-12, atol=0, err_msg=metric
+                )
