@@ -1021,22 +1021,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    import imbreport
-
-    args = parse_args(argv)
-    print(
-        f"imbreport {imbreport.__version__}, seed {args.seed}, "
-        f"{'quick' if args.quick else 'default'} mode, {args.jobs} job(s)",
-        flush=True,
-    )
+def run_sections(sections: list[Section], args) -> tuple[list[Measurement], dict]:
+    """Run each section (``args``: runs, quick, seed, jobs, datasets), printing its rows as it
+    ends and the whole table last; the measurements, and per section what ``--json`` saves."""
     measurements: list[Measurement] = []
     saved: dict = {"sections": {}}
-    for name in args.sections:
-        section = SECTIONS[name]
+    for section in sections:
         runs = args.runs or (section.quick_runs if args.quick else section.default_runs)
         ctx = SectionContext(runs, args.seed, max(1, args.jobs), args.datasets)
-        print(f"\n== {name}: {runs} run(s)", flush=True)
+        print(f"\n== {section.name}: {runs} run(s)", flush=True)
         started = time.perf_counter()
         results = section.run(ctx)
         seconds = time.perf_counter() - started
@@ -1048,7 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
         if ctx.errors:
             print(f"  {len(ctx.errors)} run(s) failed and are left out", flush=True)
         measurements.extend(results)
-        saved["sections"][name] = {
+        saved["sections"][section.name] = {
             "runs": runs,
             "seconds": round(seconds, 1),
             "errors": ctx.errors,
@@ -1058,6 +1051,19 @@ def main(argv: list[str] | None = None) -> int:
     for m in measurements:
         print(format_row(m))
     print("(time: the whole section; '?': the interval straddles the goal)")
+    return measurements, saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    import imbreport
+
+    args = parse_args(argv)
+    print(
+        f"imbreport {imbreport.__version__}, seed {args.seed}, "
+        f"{'quick' if args.quick else 'default'} mode, {args.jobs} job(s)",
+        flush=True,
+    )
+    measurements, saved = run_sections([SECTIONS[name] for name in args.sections], args)
     if args.json:
         saved.update(
             imbreport=imbreport.__version__,

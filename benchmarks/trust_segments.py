@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import trust  # noqa: E402  (this folder's trust.py: Measurement, wilson, the table's format)
 from trust import (  # noqa: E402
     DEFAULT_DATASETS,
-    HEADER,
     REAL_DATASETS,
     Measurement,
     SectionContext,
-    format_row,
     gaussian_classes,
     run_analysis,
 )
@@ -224,26 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     print(f"imbreport {imbreport.__version__}, seed {args.seed}, {args.jobs} job(s)", flush=True)
-    measurements, saved = [], {"sections": {}}
-    for name in names:
-        section = SECTIONS[name]
-        runs = args.runs or (section.quick_runs if args.quick else section.default_runs)
-        ctx = SectionContext(runs, args.seed, max(1, args.jobs), args.datasets)
-        print(f"\n== {name}: {runs} run(s)", flush=True)
-        started = time.perf_counter()
-        results = section.run(ctx)
-        seconds = time.perf_counter() - started
-        for m in results:
-            m.seconds = seconds
-            print(format_row(m), flush=True)
-            if m.detail:
-                print(f"{'':<11}{m.detail}", flush=True)
-        measurements.extend(results)
-        saved["sections"][name] = {"runs": runs, "errors": ctx.errors, "records": ctx.records}
-    print("\n" + HEADER)
-    for m in measurements:
-        print(format_row(m))
-    print("(time: the whole section; '?': the interval straddles the goal)")
+    measurements, saved = trust.run_sections([SECTIONS[name] for name in names], args)
     if args.json:
         saved["measurements"] = [m.to_dict() for m in measurements]
         args.json.write_text(json.dumps(saved, indent=1, default=trust._json_default) + "\n")
