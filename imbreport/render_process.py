@@ -120,12 +120,6 @@ class RenderProcess:
             except OSError:
                 pass
 
-    def __enter__(self) -> RenderProcess:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
 
 def _close_copies_in_fork() -> None:
     """In a new fork of this process: close its copies of every open render process's pipes."""
