@@ -50,6 +50,8 @@ def start(n_jobs: int) -> threading.Thread:
             pass
 
     thread = threading.Thread(target=run, daemon=True)
+    # started blocked, not blocked from within: the resource trackers it starts first ignore
+    # Ctrl-C themselves but not SIGHUP, and die of a hang-up unless they inherit it blocked
     with _blocked(signal.SIGINT, signal.SIGHUP):
         thread.start()
     return thread
