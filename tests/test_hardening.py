@@ -529,6 +529,35 @@ ENGINES = {
 }
 
 
+def start_as_from_a_terminal(command: list[str], cwd: Path) -> subprocess.Popen:
+    """``command`` in a session of its own (its pid is the session and group id), with a
+    terminal's signal handling; stderr captured, stdout discarded."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
+    )
+
+
+def wait_for_children(pid: int, seconds: float) -> bool:
+    """Whether ``pid`` has a child process within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not children(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return bool(children(pid))
+
+
+def session_left(session: int, seconds: float = 15) -> list[int]:
+    """The processes of ``session`` still alive after waiting up to ``seconds`` for them."""
+    deadline = time.monotonic() + seconds
+    while session_processes(session) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return session_processes(session)
+
+
 def _as_from_a_terminal() -> None:
     """Default Ctrl-C and hang-up handling in the child, as a command typed in a terminal has.
     A test run started in the background (``pytest &``, some CI runners) ignores SIGINT, and a
@@ -553,19 +582,12 @@ def test_a_signal_while_workers_run_leaves_no_process_and_no_shm(
     parallel_csv, tmp_path, signum, code, word, engine
 ):
     shm_before = shm_entries()
-    child = subprocess.Popen(
-        [*ENGINES[engine], "analyze", str(parallel_csv), "-o", "r.html"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_as_from_a_terminal,
+    child = start_as_from_a_terminal(
+        [*ENGINES[engine], "analyze", str(parallel_csv), "-o", "r.html"], tmp_path
     )
     try:
-        deadline = time.monotonic() + 120
-        while not children(child.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)  # the first worker is being spawned: signal it while it imports
-        assert children(child.pid), "the worker processes never started"
+        # the first worker is being spawned: signal it while it imports
+        assert wait_for_children(child.pid, 120), "the worker processes never started"
         time.sleep(0.3)
         if signum in (signal.SIGINT, signal.SIGHUP):  # Ctrl-C, a closed terminal: the group
             os.killpg(child.pid, signum)
@@ -579,10 +601,7 @@ def test_a_signal_while_workers_run_leaves_no_process_and_no_shm(
     assert child.returncode == code, text
     assert word in text and "Traceback" not in text, text
     assert text.strip().count("\n") == 0, text  # one line
-    deadline = time.monotonic() + 15
-    while session_processes(child.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert session_processes(child.pid) == []
+    assert session_left(child.pid) == []
     assert shm_entries() - shm_before == set()
     assert not (tmp_path / "r.html").exists() and leftovers(tmp_path) == []
 

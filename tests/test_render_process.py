@@ -134,21 +134,14 @@ def test_ctrl_c_with_a_pdf_asked_for_stops_every_process_with_one_line(tmp_path)
     import signal
     import time
 
-    from test_hardening import _as_from_a_terminal, children, session_processes
+    from test_hardening import session_left, start_as_from_a_terminal, wait_for_children
 
-    child = subprocess.Popen(
+    child = start_as_from_a_terminal(
         [sys.executable, "-m", "imbreport", "analyze", ARTICLE_CSV, "-o", "r.pdf", "-o", "r.json"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_as_from_a_terminal,
+        tmp_path,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not children(child.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert children(child.pid), "the render process never started"
+        assert wait_for_children(child.pid, 60), "the render process never started"
         time.sleep(0.5)
         os.killpg(child.pid, signal.SIGINT)
         _, stderr = child.communicate(timeout=60)
@@ -158,10 +151,7 @@ def test_ctrl_c_with_a_pdf_asked_for_stops_every_process_with_one_line(tmp_path)
     text = stderr.decode()
     assert child.returncode == 130, text
     assert "Traceback" not in text and text.strip().count("\n") == 0, text
-    deadline = time.monotonic() + 15
-    while session_processes(child.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert session_processes(child.pid) == []
+    assert session_left(child.pid) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
